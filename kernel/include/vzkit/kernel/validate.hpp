@@ -1,0 +1,38 @@
+// Validation of a spec, in stages: the spec's own schema; each device against its plugin's
+// schema (defaults filled in); each plugin's own rules; rules across plugins (slots, requires,
+// conflicts, unique values, instance counts); engine admission. Every problem is collected.
+#pragma once
+
+#include <vzkit/kernel/diagnostic.hpp>
+#include <vzkit/kernel/plugin_host.hpp>
+#include <vzkit/kernel/spec.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace vzkit::kernel {
+
+struct ValidateOptions {
+  std::string engine;        ///< "vz", "qemu", or empty for engine-independent checks
+  std::string bundle_dir;    ///< where the VM keeps its files (empty: the spec's folder)
+  bool run_plugin_rules = true;
+};
+
+/// Checks `spec` and completes it (defaults, typed fields, device entries). Returns every
+/// diagnostic found; the spec is usable for assembly when none is an error.
+Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& options = {});
+
+/// The JSON Schema of a whole spec: top-level keys plus, for "devices", one alternative per
+/// loaded plugin (its schema with "plugin" fixed to its name).
+boost::json::value spec_schema(const PluginHost& host);
+
+/// The architecture a spec runs as on an engine: the spec's "arch", else the engine's default
+/// (aarch64 for vz; the host's for qemu).
+std::string effective_arch(const Spec& spec, std::string_view engine);
+
+/// Context object handed to plugin hooks for one device.
+boost::json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
+                                   const std::string& bundle_dir, bool materialize);
+
+}  // namespace vzkit::kernel

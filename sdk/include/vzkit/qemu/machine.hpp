@@ -1,0 +1,413 @@
+// The QEMU object model: a machine and the -device/-blockdev/-netdev/-chardev/-object entries
+// and helper processes (virtiofsd) that make it up. Plugins fill it in; bridge/qemu renders it
+// to argv and runs it. Header-only; round-trips losslessly through Boost.JSON.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vzkit::qemu {
+
+/// Ordered key=value properties of one QEMU option (order is kept on the command line). A key
+/// may repeat (hostfwd=); keep a repeated key's entries next to each other, which is the form
+/// they come back in from JSON.
+using Properties = std::vector<std::pair<std::string, std::string>>;
+
+/// Which spec entry produced an object; stamped by the kernel, used to name the device in errors.
+struct Origin {
+  std::string plugin;
+  std::string path;
+  bool operator==(const Origin&) const = default;
+};
+
+/// `-device DRIVER,k=v,...`
+struct Device {
+  std::string driver;
+  Properties properties;
+  std::optional<Origin> origin;
+  bool operator==(const Device&) const = default;
+};
+
+/// A typed backend: `-netdev TYPE,k=v`, `-chardev TYPE,k=v`, `-object TYPE,k=v`,
+/// `-blockdev driver=TYPE,k=v`, `-drive k=v` (type empty). The id lives in `properties`.
+struct Backend {
+  std::string type;
+  Properties properties;
+  std::optional<Origin> origin;
+  bool operator==(const Backend&) const = default;
+};
+
+/// `-global DRIVER.PROPERTY=VALUE`
+struct Global {
+  std::string driver;
+  std::string property;
+  std::string value;
+  bool operator==(const Global&) const = default;
+};
+
+/// Direct kernel boot: `-kernel -initrd -append`.
+struct KernelBoot {
+  std::string kernel;
+  std::optional<std::string> initrd;
+  std::string append;
+  bool operator==(const KernelBoot&) const = default;
+};
+
+/// A process the machine needs running before QEMU starts (for example virtiofsd).
+/// `socket`, when set, is a unix socket the helper creates and QEMU connects to; the engine
+/// waits for it to appear before starting QEMU.
+struct Helper {
+  std::string name;
+  std::vector<std::string> argv;
+  std::optional<std::string> socket;
+  std::optional<Origin> origin;
+  bool operator==(const Helper&) const = default;
+};
+
+/// The whole machine. Optional scalars are unset until a plugin or the kernel sets them, so that
+/// fragments from several plugins merge (objects key by key, arrays appended).
+struct Machine {
+  std::optional<std::string> binary;      ///< qemu-system-x86_64, qemu-system-aarch64
+  std::optional<std::string> type;        ///< q35, microvm, virt
+  std::optional<std::string> accel;       ///< tcg, kvm, hvf
+  std::optional<std::string> cpu;         ///< -cpu
+  std::optional<std::uint64_t> smp;       ///< -smp
+  std::optional<std::uint64_t> memory_mib;  ///< -m
+  Properties machine_properties;          ///< extra -machine properties (smm=on, memory-backend=mem)
+  std::optional<KernelBoot> kernel;
+  std::vector<Backend> drives;    ///< -drive (pflash firmware)
+  std::vector<Backend> blockdevs;
+  std::vector<Backend> netdevs;
+  std::vector<Backend> chardevs;
+  std::vector<Backend> objects;
+  std::vector<Device> devices;
+  std::vector<Global> globals;
+  std::vector<std::string> serial;  ///< -serial values (chardev:ID)
+  std::vector<Helper> helpers;
+  bool operator==(const Machine&) const = default;
+};
+
+/// Value of a property, or nullptr when absent.
+inline const std::string* find_property(const Properties& props, std::string_view key) {
+  for (const auto& [k, v] : props)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+// ---- rendering ----
+
+/// QEMU's option syntax escapes a comma inside a value by doubling it.
+inline std::string escape_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+inline std::string join_properties(std::string head, const Properties& props) {
+  for (const auto& [k, v] : props) {
+    if (!head.empty()) head += ',';
+    head += k + "=" + escape_value(v);
+  }
+  return head;
+}
+
+/// Removes entries that two plugins added identically (two USB devices both asking for the xHCI
+/// controller, two shares both asking for shared guest memory). Origin is ignored; the first
+/// entry is kept.
+inline void remove_duplicates(Machine& m) {
+  auto dedupe = [](auto& list, auto same) {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      for (std::size_t j = list.size(); j-- > i + 1;)
+        if (same(list[i], list[j])) list.erase(list.begin() + static_cast<std::ptrdiff_t>(j));
+  };
+  auto same_backend = [](const Backend& a, const Backend& b) {
+    return a.type == b.type && a.properties == b.properties;
+  };
+  dedupe(m.devices, [](const Device& a, const Device& b) {
+    return a.driver == b.driver && a.properties == b.properties;
+  });
+  dedupe(m.objects, same_backend);
+  dedupe(m.chardevs, same_backend);
+  dedupe(m.netdevs, same_backend);
+  dedupe(m.blockdevs, same_backend);
+  dedupe(m.drives, same_backend);
+  dedupe(m.globals, [](const Global& a, const Global& b) { return a == b; });
+  dedupe(m.machine_properties, [](const auto& a, const auto& b) { return a == b; });
+}
+
+/// The QEMU command line for the machine (argv[0] is the binary). The engine adds its own
+/// run-time options (QMP socket, display) after these.
+inline std::vector<std::string> to_argv(const Machine& m) {
+  std::vector<std::string> a;
+  a.push_back(m.binary.value_or("qemu-system-x86_64"));
+  a.insert(a.end(), {"-nodefaults", "-no-user-config"});
+  std::string machine = m.type.value_or("q35");
+  if (m.accel) machine += ",accel=" + *m.accel;
+  a.insert(a.end(), {"-machine", join_properties(machine, m.machine_properties)});
+  if (m.cpu) a.insert(a.end(), {"-cpu", *m.cpu});
+  if (m.smp) a.insert(a.end(), {"-smp", std::to_string(*m.smp)});
+  if (m.memory_mib) a.insert(a.end(), {"-m", std::to_string(*m.memory_mib)});
+  for (const auto& o : m.objects) a.insert(a.end(), {"-object", join_properties(o.type, o.properties)});
+  for (const auto& d : m.drives) a.insert(a.end(), {"-drive", join_properties("", d.properties)});
+  for (const auto& b : m.blockdevs)
+    a.insert(a.end(), {"-blockdev", join_properties("driver=" + escape_value(b.type), b.properties)});
+  for (const auto& n : m.netdevs) a.insert(a.end(), {"-netdev", join_properties(n.type, n.properties)});
+  for (const auto& c : m.chardevs) a.insert(a.end(), {"-chardev", join_properties(c.type, c.properties)});
+  for (const auto& s : m.serial) a.insert(a.end(), {"-serial", s});
+  for (const auto& g : m.globals) a.insert(a.end(), {"-global", g.driver + "." + g.property + "=" + g.value});
+  for (const auto& d : m.devices) a.insert(a.end(), {"-device", join_properties(d.driver, d.properties)});
+  if (m.kernel) {
+    a.insert(a.end(), {"-kernel", m.kernel->kernel});
+    if (m.kernel->initrd) a.insert(a.end(), {"-initrd", *m.kernel->initrd});
+    if (!m.kernel->append.empty()) a.insert(a.end(), {"-append", m.kernel->append});
+  }
+  return a;
+}
+
+// ---- JSON ----
+
+namespace detail {
+
+namespace json = boost::json;
+
+/// Reads one JSON object strictly: every key must be consumed, types must match.
+class Reader {
+ public:
+  Reader(const json::value& v, std::string what) : m_what(std::move(what)) {
+    if (!v.is_object()) throw std::invalid_argument(m_what + ": expected an object");
+    m_obj = &v.get_object();
+  }
+  template <class T>
+  void get(const char* key, T& out) {
+    if (const auto* v = take(key)) out = read<T>(*v, key);
+  }
+  template <class T>
+  void get(const char* key, std::optional<T>& out) {
+    if (const auto* v = take(key)) out = read<T>(*v, key);
+  }
+  void done() const {
+    for (const auto& kv : *m_obj)
+      if (std::find(m_seen.begin(), m_seen.end(), kv.key()) == m_seen.end())
+        throw std::invalid_argument("unknown key '" + std::string(kv.key()) + "' in " + m_what);
+  }
+
+ private:
+  const json::value* take(const char* key) {
+    m_seen.emplace_back(key);
+    return m_obj->if_contains(key);
+  }
+  template <class T>
+  T read(const json::value& v, const char* key) const {
+    try {
+      return json::value_to<T>(v);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(m_what + "." + key + ": " + e.what());
+    }
+  }
+  const json::object* m_obj = nullptr;
+  std::string m_what;
+  std::vector<std::string> m_seen;
+};
+
+// A key given more than once (hostfwd=, for example) becomes an array of its values, kept at the
+// key's first position; parsing expands it back into consecutive pairs.
+inline json::object properties_to_json(const Properties& p) {
+  json::object o;
+  for (const auto& [k, v] : p) {
+    auto* existing = o.if_contains(k);
+    if (!existing) {
+      o[k] = v;
+    } else if (existing->is_array()) {
+      existing->get_array().push_back(json::string(v));
+    } else {
+      json::array values{existing->get_string(), json::string(v)};
+      *existing = std::move(values);
+    }
+  }
+  return o;
+}
+
+inline Properties properties_from_json(const json::value& v) {
+  Properties p;
+  if (!v.is_object()) throw std::invalid_argument("properties: expected an object of strings");
+  for (const auto& kv : v.get_object()) {
+    const std::string key(kv.key());
+    if (kv.value().is_string()) {
+      p.emplace_back(key, std::string(kv.value().get_string()));
+      continue;
+    }
+    if (kv.value().is_array() && !kv.value().get_array().empty()) {
+      for (const auto& e : kv.value().get_array()) {
+        if (!e.is_string()) throw std::invalid_argument("property '" + key + "' must hold strings");
+        p.emplace_back(key, std::string(e.get_string()));
+      }
+      continue;
+    }
+    throw std::invalid_argument("property '" + key + "' must be a string or a non-empty array of strings");
+  }
+  return p;
+}
+
+}  // namespace detail
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Origin& o) {
+  jv = {{"plugin", o.plugin}, {"path", o.path}};
+}
+inline Origin tag_invoke(boost::json::value_to_tag<Origin>, const boost::json::value& jv) {
+  Origin o;
+  detail::Reader r(jv, "origin");
+  r.get("plugin", o.plugin);
+  r.get("path", o.path);
+  r.done();
+  return o;
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Device& d) {
+  boost::json::object o{{"driver", d.driver}};
+  if (!d.properties.empty()) o["properties"] = detail::properties_to_json(d.properties);
+  if (d.origin) o["origin"] = boost::json::value_from(*d.origin);
+  jv = std::move(o);
+}
+inline Device tag_invoke(boost::json::value_to_tag<Device>, const boost::json::value& jv) {
+  Device d;
+  detail::Reader r(jv, "device");
+  r.get("driver", d.driver);
+  if (const auto* p = jv.get_object().if_contains("properties")) d.properties = detail::properties_from_json(*p);
+  boost::json::value ignored;
+  r.get("properties", ignored);
+  r.get("origin", d.origin);
+  r.done();
+  return d;
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Backend& b) {
+  boost::json::object o;
+  if (!b.type.empty()) o["type"] = b.type;
+  if (!b.properties.empty()) o["properties"] = detail::properties_to_json(b.properties);
+  if (b.origin) o["origin"] = boost::json::value_from(*b.origin);
+  jv = std::move(o);
+}
+inline Backend tag_invoke(boost::json::value_to_tag<Backend>, const boost::json::value& jv) {
+  Backend b;
+  detail::Reader r(jv, "backend");
+  r.get("type", b.type);
+  if (const auto* p = jv.get_object().if_contains("properties")) b.properties = detail::properties_from_json(*p);
+  boost::json::value ignored;
+  r.get("properties", ignored);
+  r.get("origin", b.origin);
+  r.done();
+  return b;
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Global& g) {
+  jv = {{"driver", g.driver}, {"property", g.property}, {"value", g.value}};
+}
+inline Global tag_invoke(boost::json::value_to_tag<Global>, const boost::json::value& jv) {
+  Global g;
+  detail::Reader r(jv, "global");
+  r.get("driver", g.driver);
+  r.get("property", g.property);
+  r.get("value", g.value);
+  r.done();
+  return g;
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const KernelBoot& k) {
+  boost::json::object o{{"kernel", k.kernel}};
+  if (k.initrd) o["initrd"] = *k.initrd;
+  if (!k.append.empty()) o["append"] = k.append;
+  jv = std::move(o);
+}
+inline KernelBoot tag_invoke(boost::json::value_to_tag<KernelBoot>, const boost::json::value& jv) {
+  KernelBoot k;
+  detail::Reader r(jv, "kernel");
+  r.get("kernel", k.kernel);
+  r.get("initrd", k.initrd);
+  r.get("append", k.append);
+  r.done();
+  return k;
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Helper& h) {
+  boost::json::object o{{"name", h.name}, {"argv", boost::json::value_from(h.argv)}};
+  if (h.socket) o["socket"] = *h.socket;
+  if (h.origin) o["origin"] = boost::json::value_from(*h.origin);
+  jv = std::move(o);
+}
+inline Helper tag_invoke(boost::json::value_to_tag<Helper>, const boost::json::value& jv) {
+  Helper h;
+  detail::Reader r(jv, "helper");
+  r.get("name", h.name);
+  r.get("argv", h.argv);
+  r.get("socket", h.socket);
+  r.get("origin", h.origin);
+  r.done();
+  return h;
+}
+
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Machine& m) {
+  boost::json::object o;
+  auto opt = [&](const char* k, const auto& v) {
+    if (v) o[k] = boost::json::value_from(*v);
+  };
+  auto list = [&](const char* k, const auto& v) {
+    if (!v.empty()) o[k] = boost::json::value_from(v);
+  };
+  opt("binary", m.binary);
+  opt("type", m.type);
+  opt("accel", m.accel);
+  opt("cpu", m.cpu);
+  opt("smp", m.smp);
+  opt("memory_mib", m.memory_mib);
+  if (!m.machine_properties.empty()) o["machine_properties"] = detail::properties_to_json(m.machine_properties);
+  opt("kernel", m.kernel);
+  list("drives", m.drives);
+  list("blockdevs", m.blockdevs);
+  list("netdevs", m.netdevs);
+  list("chardevs", m.chardevs);
+  list("objects", m.objects);
+  list("devices", m.devices);
+  list("globals", m.globals);
+  list("serial", m.serial);
+  list("helpers", m.helpers);
+  jv = std::move(o);
+}
+
+inline Machine tag_invoke(boost::json::value_to_tag<Machine>, const boost::json::value& jv) {
+  Machine m;
+  detail::Reader r(jv, "qemu machine");
+  r.get("binary", m.binary);
+  r.get("type", m.type);
+  r.get("accel", m.accel);
+  r.get("cpu", m.cpu);
+  r.get("smp", m.smp);
+  r.get("memory_mib", m.memory_mib);
+  if (const auto* p = jv.get_object().if_contains("machine_properties"))
+    m.machine_properties = detail::properties_from_json(*p);
+  boost::json::value ignored;
+  r.get("machine_properties", ignored);
+  r.get("kernel", m.kernel);
+  r.get("drives", m.drives);
+  r.get("blockdevs", m.blockdevs);
+  r.get("netdevs", m.netdevs);
+  r.get("chardevs", m.chardevs);
+  r.get("objects", m.objects);
+  r.get("devices", m.devices);
+  r.get("globals", m.globals);
+  r.get("serial", m.serial);
+  r.get("helpers", m.helpers);
+  r.done();
+  return m;
+}
+
+}  // namespace vzkit::qemu

@@ -1,0 +1,161 @@
+// The vzkit command as a user runs it: exit codes, text and JSON output.
+#include "test_support.hpp"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+
+namespace {
+
+using namespace vzkit::test;
+
+struct Run {
+  int status;
+  std::string out;
+};
+
+// Runs the vzkit binary with `args` (shell syntax), stdout and stderr captured together unless
+// `stdout_only`.
+Run vzkit(const std::string& args, bool stdout_only = false) {
+  std::string cmd = std::string("'") + VZKIT_BINARY + "' " + args + (stdout_only ? " 2>/dev/null" : " 2>&1");
+  Run r{-1, {}};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string example(const std::string& name) { return std::string(VZKIT_SOURCE_DIR) + "/examples/" + name; }
+std::string data(const std::string& name) { return (data_dir() / name).string(); }
+
+class TempSpec {
+ public:
+  explicit TempSpec(const std::string& text) : m_path(data("cli-test-spec.json")) {
+    std::ofstream(m_path) << text;
+  }
+  ~TempSpec() { std::filesystem::remove(m_path); }
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+};
+
+TEST(Cli, HelpTeaches) {
+  auto r = vzkit("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("Examples:"), std::string::npos);
+  EXPECT_NE(r.out.find("VZKIT_PLUGIN_PATH"), std::string::npos);
+}
+
+TEST(Cli, PluginsListsNameVersionAndFile) {
+  auto r = vzkit("plugins");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("linux-boot"), std::string::npos);
+  EXPECT_NE(r.out.find("vzkit-plugin-linux-boot.so"), std::string::npos);
+  EXPECT_NE(r.out.find("installed beside the binary"), std::string::npos);
+}
+
+TEST(Cli, PluginsJsonIncludesLoadErrors) {
+  auto r = vzkit("--plugin-path '" + std::string(VZKIT_TEST_PLUGINS) + "/wrong-major' plugins --json", true);
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto v = json::parse(r.out);
+  bool found = false;
+  for (const auto& p : v.at("plugins").as_array()) found = found || p.at("name") == "linux-boot";
+  EXPECT_TRUE(found);
+  ASSERT_EQ(v.at("errors").as_array().size(), 1u);
+  EXPECT_NE(std::string(v.at("errors").at(0).at("reason").as_string()).find("ABI 2.0"), std::string::npos);
+}
+
+TEST(Cli, LoadErrorsAreWarningsNamingTheFile) {
+  auto r = vzkit("--plugin-path '" + std::string(VZKIT_TEST_PLUGINS) + "/no-entry' plugins");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("no-entry.so not loaded: no entry symbol"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ValidateCleanSpecExitsZero) {
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"}]})");
+  auto r = vzkit("validate '" + s.path() + "' --engine qemu");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("valid for qemu"), std::string::npos);
+}
+
+TEST(Cli, ValidateBadSpecExitsTwoWithEveryDiagnostic) {
+  TempSpec s(R"({"name": "vm", "cpus": 0, "devices": [{"plugin": "linux-boot", "kernal": "vmlinuz"}]})");
+  auto r = vzkit("validate '" + s.path() + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("cpus: error: must be between 1 and 256, got 0 [schema.range]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("devices[0].kernal: error: unknown key 'kernal'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("devices[0].kernel: error: is required [schema.required, plugin linux-boot]"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("3 errors"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ValidateJson) {
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "missing"}]})");
+  auto r = vzkit("validate '" + s.path() + "' --json", true);
+  EXPECT_EQ(r.status, 2);
+  auto v = json::parse(r.out);
+  EXPECT_EQ(v.at("valid"), false);
+  const auto& d = v.at("diagnostics").at(0);
+  EXPECT_EQ(d.at("code"), "linux-boot.kernel-missing");
+  EXPECT_EQ(d.at("path"), "devices[0].kernel");
+  EXPECT_EQ(d.at("plugin"), "linux-boot");
+}
+
+TEST(Cli, MalformedInputsExitTwo) {
+  for (const std::string& text : std::vector<std::string>{"", "{", "not json", "[]", "{\"name\": []}", std::string(5000, '[')}) {
+    TempSpec s(text);
+    auto r = vzkit("validate '" + s.path() + "'");
+    EXPECT_EQ(r.status, 2) << "input: " << text.substr(0, 20) << "\n" << r.out;
+  }
+  auto r = vzkit("validate /no/such/file.json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("cannot read the spec file"), std::string::npos);
+}
+
+TEST(Cli, PlanArgvAndJson) {
+  TempSpec s(R"({"name": "vm", "memory": "512MiB", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz",
+    "command_line": "console=ttyS0 quiet"}, {"plugin": "entropy"}]})");
+  auto r = vzkit("plan '" + s.path() + "' --engine qemu --format argv", true);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("qemu-system-x86_64 -nodefaults -no-user-config -machine q35,accel=tcg"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("-append 'console=ttyS0 quiet'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-device virtio-rng-pci,rng=rng1"), std::string::npos) << r.out;
+  r = vzkit("plan '" + s.path() + "' --engine vz", true);
+  EXPECT_EQ(r.status, 0);
+  auto v = json::parse(r.out);
+  EXPECT_EQ(v.at("entropy_devices").at(0).at("class"), "VZVirtioEntropyDeviceConfiguration");
+}
+
+TEST(Cli, PlanSwiftReadsLikeAppleSamples) {
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"}, {"plugin": "entropy"}]})");
+  auto r = vzkit("plan '" + s.path() + "' --engine vz --format swift", true);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("import Virtualization"), std::string::npos);
+  EXPECT_NE(r.out.find("VZLinuxBootLoader(kernelURL:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("VZVirtioEntropyDeviceConfiguration()"), std::string::npos) << r.out;
+}
+
+TEST(Cli, PlanFormatMustFitTheEngine) {
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"}]})");
+  EXPECT_EQ(vzkit("plan '" + s.path() + "' --engine vz --format argv").status, 2);
+  EXPECT_EQ(vzkit("plan '" + s.path() + "' --engine qemu --format swift").status, 2);
+}
+
+TEST(Cli, SchemaOfOnePluginAndOfTheWholeSpec) {
+  auto r = vzkit("schema linux-boot", true);
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(json::parse(r.out).at("required").at(0), "kernel");
+  r = vzkit("schema", true);
+  ASSERT_EQ(r.status, 0);
+  auto v = json::parse(r.out);
+  EXPECT_TRUE(v.at("properties").at("devices").at("items").at("oneOf").is_array());
+  EXPECT_EQ(vzkit("schema no-such-plugin").status, 2);
+}
+
+}  // namespace
