@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libboost1.81-dev libboost-json1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libcli11-dev libvalijson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils ovmf busybox-static cpio kmod

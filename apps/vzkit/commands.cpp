@@ -84,8 +84,6 @@ int cmd_schema(const Globals& g, const std::optional<std::string>& plugin) {
   return 0;
 }
 
-namespace {
-
 void print_diagnostics(const Diagnostics& ds) {
   std::string text = format(ds);
   std::fputs(text.c_str(), stderr);
@@ -94,6 +92,8 @@ void print_diagnostics(const Diagnostics& ds) {
   if (errors || warnings)
     std::fprintf(stderr, "%zu error%s, %zu warning%s\n", errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
 }
+
+namespace {
 
 // Loads and validates a spec. Returns nullopt (after printing) when it has errors.
 std::optional<Spec> checked_spec(const PluginHost& host, const std::string& file, const std::string& engine,

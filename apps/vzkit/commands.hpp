@@ -2,6 +2,7 @@
 // 0 success, 1 failure of the operation, 2 invalid input (diagnostics printed).
 #pragma once
 
+#include <vzkit/kernel/diagnostic.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 
 #include <optional>
@@ -16,6 +17,9 @@ struct Globals {
   int verbosity = 0;
 };
 
+/// Prints diagnostics to stderr with a closing count.
+void print_diagnostics(const kernel::Diagnostics& ds);
+
 /// Loads plugins along the search path; load errors are logged as warnings.
 kernel::PluginHost load_plugins(const Globals& g, bool quiet_errors = false);
 
@@ -25,5 +29,41 @@ int cmd_validate(const Globals& g, const std::string& spec, const std::string& e
 int cmd_plan(const Globals& g, const std::string& spec, const std::string& engine, const std::string& format,
              const std::string& accel);
 int cmd_rosetta_setup(const Globals& g, const std::string& tag, const std::string& mount_point);
+
+}  // namespace vzkit::app
+
+namespace vzkit::app {
+
+struct RunArgs {
+  std::string target;          ///< VM name or spec file
+  bool console = false;        ///< interactive: forward stdin to the guest console
+  bool detach = false;         ///< run in the background
+  bool gui = false;            ///< QEMU's own window
+  bool vnc = false;            ///< VNC on 127.0.0.1
+  std::string accel = "auto";  ///< auto, kvm, tcg
+  int stop_timeout = 10;       ///< seconds the guest gets to power off on Ctrl-C
+  bool quiet = false;          ///< no state messages
+};
+
+struct CreateArgs {
+  std::string name;
+  std::string from;    ///< spec file
+  std::string iso;     ///< installer image (with disk)
+  std::string disk;    ///< size of the new disk, e.g. 64GiB
+  std::string engine = "qemu";
+  int cpus = 2;
+  std::string memory = "4GiB";
+  bool json = false;
+};
+
+int cmd_create(const Globals& g, const CreateArgs& a);
+int cmd_run(const Globals& g, const RunArgs& a);
+int cmd_supervise(const std::string& bundle_dir, int lock_fd, const RunArgs& a);
+int cmd_stop(const std::string& name, bool force, int timeout);
+int cmd_pause(const std::string& name, bool pause);
+int cmd_list(bool json);
+int cmd_inspect(const std::string& name, bool json);
+int cmd_delete(const std::string& name);
+int cmd_screenshot(const std::string& name, const std::string& file);
 
 }  // namespace vzkit::app

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
       "  vzkit validate examples/linux-direct.json     check a spec, listing every problem\n"
       "  vzkit plan examples/linux-direct.json --engine qemu --format argv\n"
       "  vzkit plan examples/macos.json --engine vz --format swift\n"
+      "  vzkit run examples/linux-direct.json         boot a VM straight from its spec\n"
+      "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
       "Plugins are searched in: --plugin-path, $VZKIT_PLUGIN_PATH (':'-separated), the plugins\n"
       "installed beside the binary (../lib/vzkit/plugins), then $VZKIT_HOME/plugins (~/.vzkit/plugins).");
 
@@ -66,6 +68,75 @@ int main(int argc, char** argv) {
   rosetta->add_option("tag", tag, "The share's tag, as in the spec's rosetta device")->required();
   rosetta->add_option("--mount-point", mount_point, "Where the guest mounts the share")->capture_default_str();
 
+  CreateArgs create_args;
+  auto* create = app.add_subcommand("create", "Create a VM bundle in $VZKIT_HOME/vms from a spec, or an installer VM "
+                                              "from an ISO and a new disk");
+  create->add_option("name", create_args.name, "Name of the new VM")->required();
+  create->add_option("--from", create_args.from, "The VM spec to copy into the bundle")->type_name("SPEC");
+  create->add_option("--iso", create_args.iso, "Installer image attached read-only as a USB disk (EFI boot, new disk)")
+      ->type_name("IMAGE");
+  create->add_option("--disk", create_args.disk, "Size of the new system disk with --iso, e.g. 64GiB (sparse)")
+      ->type_name("SIZE");
+  create->add_option("--cpus", create_args.cpus, "Virtual CPUs with --iso")->capture_default_str();
+  create->add_option("--memory", create_args.memory, "Memory with --iso")->capture_default_str();
+  create->add_option("--engine", create_args.engine, "Engine the VM is checked for")
+      ->check(CLI::IsMember({"vz", "qemu"}))
+      ->capture_default_str();
+  create->add_flag("--json", create_args.json, "Print JSON for scripts");
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run a VM (by name, or a spec file directly) until it stops; Ctrl-C asks the "
+                                        "guest to power off");
+  run->add_option("vm", run_args.target, "VM name, or a spec file to run directly")->required()->type_name("VM|SPEC");
+  run->add_flag("--console", run_args.console, "Interactive console: also send what you type to the guest");
+  run->add_flag("--detach", run_args.detach, "Run in the background; the console goes to run/console.log");
+  run->add_flag("--gui", run_args.gui, "Show the display in QEMU's own window (needs a graphical session)");
+  run->add_flag("--vnc", run_args.vnc, "Serve the display over VNC on 127.0.0.1 only");
+  run->add_option("--accel", run_args.accel,
+                  "Accelerator: auto (KVM if it really works here, else TCG), kvm, or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
+      ->capture_default_str();
+  run->add_option("--stop-timeout", run_args.stop_timeout, "Seconds the guest gets to power off after Ctrl-C")
+      ->capture_default_str();
+  run->add_flag("-q,--quiet", run_args.quiet, "Print only the guest console");
+
+  std::string supervise_dir;
+  int lock_fd = -1;
+  auto* supervise = app.add_subcommand("__supervise", "");  // internal: the process that runs a VM
+  supervise->group("");
+  supervise->add_option("bundle", supervise_dir)->required();
+  supervise->add_option("--lock-fd", lock_fd)->required();
+  supervise->add_option("--stop-timeout", run_args.stop_timeout);
+  supervise->add_option("--accel", run_args.accel);
+  supervise->add_flag("--console", run_args.console);
+  supervise->add_flag("--detach", run_args.detach);
+  supervise->add_flag("--gui", run_args.gui);
+  supervise->add_flag("--vnc", run_args.vnc);
+  supervise->add_flag("--quiet", run_args.quiet);
+
+  std::string vm;
+  bool force = false;
+  int timeout = 30;
+  auto* stop = app.add_subcommand("stop", "Ask a running VM's guest to power off; stop it by force after a timeout");
+  stop->add_option("vm", vm, "VM name")->required();
+  stop->add_flag("--force", force, "Stop at once, without asking the guest");
+  stop->add_option("--timeout", timeout, "Seconds to wait for the guest before stopping it by force")->capture_default_str();
+  auto* pause = app.add_subcommand("pause", "Pause a running VM (its CPUs stop; memory is kept)");
+  pause->add_option("vm", vm, "VM name")->required();
+  auto* resume = app.add_subcommand("resume", "Resume a paused VM");
+  resume->add_option("vm", vm, "VM name")->required();
+  auto* list = app.add_subcommand("list", "List the VMs and their states");
+  list->add_flag("--json", json, "Print JSON for scripts");
+  auto* inspect = app.add_subcommand("inspect", "Show a VM's folder, files, state and spec");
+  inspect->add_option("vm", vm, "VM name")->required();
+  inspect->add_flag("--json", json, "Print JSON for scripts");
+  auto* del = app.add_subcommand("delete", "Delete a stopped VM and all its files");
+  del->add_option("vm", vm, "VM name")->required();
+  std::string shot;
+  auto* screenshot = app.add_subcommand("screenshot", "Save a running VM's screen as PNG (needs a display device)");
+  screenshot->add_option("vm", vm, "VM name")->required();
+  screenshot->add_option("file", shot, "Where to write the PNG")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("vzkit");
@@ -79,6 +150,16 @@ int main(int argc, char** argv) {
     if (*validate) return cmd_validate(g, spec, engine, json);
     if (*plan) return cmd_plan(g, spec, engine, format, accel);
     if (*rosetta) return cmd_rosetta_setup(g, tag, mount_point);
+    if (*create) return cmd_create(g, create_args);
+    if (*run) return cmd_run(g, run_args);
+    if (*supervise) return cmd_supervise(supervise_dir, lock_fd, run_args);
+    if (*stop) return cmd_stop(vm, force, timeout);
+    if (*pause) return cmd_pause(vm, true);
+    if (*resume) return cmd_pause(vm, false);
+    if (*list) return cmd_list(json);
+    if (*inspect) return cmd_inspect(vm, json);
+    if (*del) return cmd_delete(vm);
+    if (*screenshot) return cmd_screenshot(vm, shot);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

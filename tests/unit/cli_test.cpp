@@ -34,7 +34,9 @@ std::string data(const std::string& name) { return (data_dir() / name).string();
 
 class TempSpec {
  public:
-  explicit TempSpec(const std::string& text) : m_path(data("cli-test-spec.json")) {
+  // One file per test: ctest runs tests in parallel processes.
+  explicit TempSpec(const std::string& text)
+      : m_path(data(std::string("cli-") + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json")) {
     std::ofstream(m_path) << text;
   }
   ~TempSpec() { std::filesystem::remove(m_path); }

@@ -1,0 +1,75 @@
+// The QEMU engine: runs a qemu::Machine plan as a QEMU process (plus its helper processes) and
+// drives it over QMP with the engine-neutral lifecycle of <vzkit/machine.hpp>.
+#pragma once
+
+#include <vzkit/machine.hpp>
+#include <vzkit/qemu/machine.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vzkit::bridge::qemu {
+
+struct RunOptions {
+  std::string name;                 ///< shown in QEMU's window title and process list
+  std::filesystem::path run_dir;    ///< sockets, logs and state of this run (created if absent)
+  /// "none" (headless), "gtk" (QEMU's own window), "vnc" (VNC on 127.0.0.1 only).
+  std::string display = "none";
+  /// Relay the guest console (chardevs of type stdio in the plan) to this process's stdout.
+  bool console_to_stdout = true;
+  /// Also forward this process's stdin to the guest console.
+  bool console_from_stdin = false;
+  /// How long QEMU may take to exit after `quit` before it is killed.
+  std::chrono::milliseconds kill_after{3000};
+  /// How long a helper's socket may take to appear.
+  std::chrono::milliseconds helper_timeout{10000};
+};
+
+/// The command line QEMU runs with: the plan's argv plus the engine's run-time options (QMP
+/// sockets, display, start paused). Console chardevs of type stdio become unix sockets with a
+/// log file in run_dir, so output is never lost and the console can be relayed.
+std::vector<std::string> runtime_argv(const vzkit::qemu::Machine& plan, const RunOptions& options);
+
+/// Paths inside a run folder.
+struct RunFiles {
+  explicit RunFiles(std::filesystem::path dir) : dir(std::move(dir)) {}
+  std::filesystem::path dir;
+  std::filesystem::path qmp() const { return dir / "qmp.sock"; }
+  std::filesystem::path control() const { return dir / "ctl.sock"; }
+  std::filesystem::path console_socket() const { return dir / "console.sock"; }
+  std::filesystem::path console_log() const { return dir / "console.log"; }
+  std::filesystem::path qemu_log() const { return dir / "qemu.log"; }
+};
+
+class QemuMachine final : public vzkit::Machine {
+ public:
+  QemuMachine(boost::asio::io_context& io, vzkit::qemu::Machine plan, RunOptions options);
+  ~QemuMachine() override;
+
+  MachineState state() const override { return m_state; }
+  void set_event_handler(EventHandler handler) override { m_on_event = std::move(handler); }
+  void start(Completion done) override;
+  void pause(Completion done) override;
+  void resume(Completion done) override;
+  void request_stop(Completion done) override;
+  void stop(Completion done) override;
+
+  /// Process id of QEMU while it runs, else -1.
+  int qemu_pid() const;
+  const std::vector<std::string>& argv() const { return m_argv; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+  MachineState m_state = MachineState::stopped;
+  EventHandler m_on_event;
+  std::vector<std::string> m_argv;
+  friend struct Impl;
+};
+
+}  // namespace vzkit::bridge::qemu

@@ -1,0 +1,32 @@
+// The supervising process of one running VM: starts the machine, relays its console, turns
+// SIGINT/SIGTERM into an orderly stop, records its state in run/state.json, and returns when
+// the machine has stopped.
+#pragma once
+
+#include <vzkit/bridge/qemu/qemu_machine.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace vzkit::bridge::qemu {
+
+struct SuperviseOptions {
+  RunOptions run;
+  /// After a stop request (signal or `vzkit stop`), how long the guest gets to power off before
+  /// it is stopped by force.
+  std::chrono::milliseconds stop_grace{10000};
+  /// Print state changes to stderr ("vzkit: running", ...).
+  bool report = true;
+  /// Extra facts recorded in state.json (accelerator, bundle, ...).
+  boost::json::object facts;
+};
+
+/// Runs `plan` until it stops. Returns 0 when the machine stopped in order (the guest powered
+/// off, or a stop was requested), 1 when it failed.
+int supervise(const vzkit::qemu::Machine& plan, const SuperviseOptions& options);
+
+/// run/state.json of a run folder, or an empty object.
+boost::json::object read_state(const std::filesystem::path& run_dir);
+
+}  // namespace vzkit::bridge::qemu

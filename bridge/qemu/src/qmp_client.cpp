@@ -1,0 +1,183 @@
+#include <vzkit/bridge/qemu/qmp_client.hpp>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+
+#include <istream>
+#include <stdexcept>
+
+namespace vzkit::bridge::qemu {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+QmpClient::QmpClient(asio::io_context& io) : m_io(io), m_socket(io), m_retry(io) {}
+
+QmpClient::~QmpClient() {
+  *m_alive = false;
+  boost::system::error_code ec;
+  m_socket.close(ec);
+}
+
+void QmpClient::connect(const std::string& path, std::chrono::milliseconds timeout, Done done) {
+  m_path = path;
+  m_deadline = std::chrono::steady_clock::now() + timeout;
+  m_connected = std::move(done);
+  try_connect();
+}
+
+void QmpClient::try_connect() {
+  boost::system::error_code ec;
+  if (m_socket.is_open()) m_socket.close(ec);
+  m_socket.open(asio::local::stream_protocol(), ec);
+  if (!ec) m_socket.connect(asio::local::stream_protocol::endpoint(m_path), ec);
+  if (ec) {
+    if (std::chrono::steady_clock::now() >= m_deadline) {
+      auto done = std::move(m_connected);
+      if (done) done("cannot connect to QMP socket " + m_path + ": " + ec.message());
+      return;
+    }
+    m_retry.expires_after(std::chrono::milliseconds(5));
+    m_retry.async_wait([this, alive = m_alive](const boost::system::error_code& e) {
+      if (*alive && !e) try_connect();
+    });
+    return;
+  }
+  read_line();
+}
+
+void QmpClient::read_line() {
+  asio::async_read_until(m_socket, m_buffer, '\n',
+                         [this, alive = m_alive](const boost::system::error_code& ec, std::size_t) {
+                           if (!*alive) return;
+                           if (ec) {
+                             fail_all(ec == asio::error::eof ? "QEMU closed the QMP connection" : ec.message());
+                             return;
+                           }
+                           std::istream in(&m_buffer);
+                           std::string line;
+                           std::getline(in, line);
+                           handle_line(line);
+                           if (!m_closed) read_line();
+                         });
+}
+
+void QmpClient::handle_line(const std::string& line) {
+  json::value v;
+  try {
+    v = json::parse(line);
+  } catch (const std::exception&) {
+    return;  // not ours to interpret; QMP speaks one JSON object per line
+  }
+  if (!v.is_object()) return;
+  auto& o = v.get_object();
+  if (o.contains("QMP")) {  // greeting: negotiate, then we are ready
+    execute("qmp_capabilities", {}, [this](const std::string& err, const json::value&) {
+      m_ready = err.empty();
+      auto done = std::move(m_connected);
+      if (done) done(err);
+    });
+    return;
+  }
+  if (o.contains("event")) {
+    if (m_on_event) m_on_event(o);
+    return;
+  }
+  const auto* id = o.if_contains("id");
+  if (!id || !(id->is_uint64() || id->is_int64())) return;
+  auto it = m_pending.find(id->to_number<std::uint64_t>());
+  if (it == m_pending.end()) return;
+  Reply reply = std::move(it->second);
+  m_pending.erase(it);
+  if (const auto* e = o.if_contains("error")) {
+    std::string desc = e->is_object() && e->get_object().contains("desc") ? std::string(e->at("desc").as_string())
+                                                                           : json::serialize(*e);
+    reply(desc, nullptr);
+  } else {
+    const auto* r = o.if_contains("return");
+    reply("", r ? *r : json::value());
+  }
+}
+
+void QmpClient::execute(const std::string& command, json::object arguments, Reply reply) {
+  if (m_closed) {
+    asio::post(m_io, [reply] { reply("the QMP connection is closed", nullptr); });
+    return;
+  }
+  const std::uint64_t id = m_next_id++;
+  json::object msg{{"execute", command}, {"id", id}};
+  if (!arguments.empty()) msg["arguments"] = std::move(arguments);
+  m_pending.emplace(id, std::move(reply));
+  m_outbox.push_back(json::serialize(msg) + "\n");
+  if (m_outbox.size() == 1) write_next();
+}
+
+void QmpClient::write_next() {
+  if (m_outbox.empty()) return;
+  asio::async_write(m_socket, asio::buffer(m_outbox.front()),
+                    [this, alive = m_alive](const boost::system::error_code& ec, std::size_t) {
+                      if (!*alive) return;
+                      if (ec) {
+                        fail_all("cannot write to QMP: " + ec.message());
+                        return;
+                      }
+                      m_outbox.pop_front();
+                      write_next();
+                    });
+}
+
+void QmpClient::fail_all(const std::string& why) {
+  if (m_closed) return;
+  m_closed = true;
+  m_ready = false;
+  auto pending = std::move(m_pending);
+  m_pending.clear();
+  m_outbox.clear();
+  for (auto& [id, reply] : pending) reply(why, nullptr);
+  if (auto done = std::move(m_connected)) done(why);
+  if (auto on_close = std::move(m_on_close)) on_close(why);
+}
+
+void QmpClient::close() {
+  boost::system::error_code ec;
+  m_retry.cancel();
+  m_socket.close(ec);
+  fail_all("closed");
+}
+
+json::value qmp_call(const std::string& socket_path, const std::string& command, json::object arguments,
+                     std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  QmpClient client(io);
+  std::string error;
+  json::value result;
+  bool finished = false;
+  client.connect(socket_path, std::min(timeout, std::chrono::milliseconds(1000)), [&](const std::string& err) {
+    if (!err.empty()) {
+      error = err;
+      finished = true;
+      return;
+    }
+    client.execute(command, std::move(arguments), [&](const std::string& e, const json::value& r) {
+      error = e;
+      result = r;
+      finished = true;
+      client.close();
+    });
+  });
+  asio::steady_timer guard(io, timeout);
+  guard.async_wait([&](const boost::system::error_code& ec) {
+    if (!ec && !finished) {
+      error = "no answer from QEMU within " + std::to_string(timeout.count()) + " ms";
+      finished = true;
+      client.close();
+    }
+  });
+  while (!finished && io.run_one()) {
+  }
+  if (!error.empty()) throw std::runtime_error(command + ": " + error);
+  return result;
+}
+
+}  // namespace vzkit::bridge::qemu

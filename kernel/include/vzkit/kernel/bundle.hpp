@@ -1,0 +1,80 @@
+// VM bundles on disk: $VZKIT_HOME/vms/<name>/ holds the spec, the files the VM owns (disks,
+// NVRAM, identifiers) and, under run/, the files of a running VM. A bundle is locked while its VM
+// runs; the lock is an flock(2) on <bundle>/lock, so it vanishes with a killed holder.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vzkit::kernel {
+
+struct Bundle {
+  std::string name;
+  std::filesystem::path dir;
+  boost::json::object meta;  ///< bundle.json: name, engine, created, spec_dir
+
+  std::filesystem::path spec_file() const { return dir / "spec.json"; }
+  std::filesystem::path run_dir() const { return dir / "run"; }
+  std::filesystem::path lock_file() const { return dir / "lock"; }
+  /// Where relative paths in the spec resolve (the folder the spec came from).
+  std::filesystem::path spec_dir() const;
+  std::string engine() const;
+};
+
+/// $VZKIT_HOME/vms
+std::filesystem::path vms_dir();
+/// Letters, digits, '.', '_', '-', starting with a letter or digit, at most 64 characters.
+bool valid_vm_name(const std::string& name);
+
+/// Opens an existing bundle. nullopt (with `error` set) when it does not exist or is damaged.
+std::optional<Bundle> open_bundle(const std::string& name, std::string& error);
+std::vector<Bundle> list_bundles();
+
+/// Creates a bundle atomically (an empty `spec_dir` means the spec's paths resolve inside the
+/// bundle itself, as for generated specs): `fill` runs on a temporary folder (write the files the VM owns
+/// there), then bundle.json and spec.json are written and the folder is renamed into place. If
+/// anything throws, the temporary folder is removed and nothing is left behind.
+/// Throws std::runtime_error when the name is taken or invalid.
+Bundle create_bundle(const std::string& name, const std::string& spec_text, const std::filesystem::path& spec_dir,
+                     const std::string& engine, const std::function<void(const std::filesystem::path&)>& fill);
+
+/// Rewrites the bundle's spec and metadata (atomically each), e.g. when a spec file is run again.
+void update_bundle(Bundle& bundle, const std::string& spec_text, const std::filesystem::path& spec_dir);
+
+/// Removes a bundle. Throws if it is locked (running).
+void delete_bundle(const Bundle& bundle);
+
+/// An exclusive lock on a bundle, held while its VM runs. Move-only; released on destruction
+/// (and by the kernel if the holder dies).
+class BundleLock {
+ public:
+  /// Takes the lock, or returns nullopt with `holder` describing who has it.
+  static std::optional<BundleLock> try_acquire(const Bundle& bundle, std::string& holder);
+  /// Whether someone holds the lock now (without taking it).
+  static bool is_held(const Bundle& bundle, std::string* holder = nullptr);
+  /// Adopts a lock descriptor inherited across exec.
+  static BundleLock adopt(int fd);
+
+  BundleLock(BundleLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+  BundleLock& operator=(BundleLock&&) = delete;
+  ~BundleLock();
+  int fd() const { return m_fd; }
+  /// Lets the descriptor survive exec (for the supervising process).
+  void keep_across_exec();
+  /// Records the holder (pid, start time, what it is doing) in the lock file.
+  void describe_holder(const std::string& what);
+
+ private:
+  explicit BundleLock(int fd) : m_fd(fd) {}
+  int m_fd = -1;
+};
+
+/// Writes `text` to `file` atomically (temporary file, fsync, rename).
+void write_atomic(const std::filesystem::path& file, const std::string& text);
+
+}  // namespace vzkit::kernel

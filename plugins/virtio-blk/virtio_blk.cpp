@@ -1,0 +1,245 @@
+// virtio-blk: a raw disk image on a Virtio block device (the guest's /dev/vdX).
+#include <vzkit/plugin.hpp>
+
+#include <cctype>
+#include <filesystem>
+#include <optional>
+
+namespace {
+
+namespace sdk = vzkit::sdk;
+namespace fs = std::filesystem;
+
+constexpr const char* kManifest = R"json({
+  "name": "virtio-blk",
+  "version": "1.0.0",
+  "summary": "Raw disk image on a Virtio block device (the guest's /dev/vdX)",
+  "engines": ["vz", "qemu"],
+  "unique": [{"key": "identifier", "scope": "block-device-identifier"}],
+  "vz": {"min_macos": "12.0", "classes": ["VZVirtioBlockDeviceConfiguration", "VZDiskImageStorageDeviceAttachment"]},
+  "save_restore": true,
+  "schema": {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "Virtio block disk",
+    "description": "A RAW disk image (not qcow2) attached as a Virtio block device; Linux guests see /dev/vda, /dev/vdb, ... in spec order.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": ["path"],
+    "properties": {
+      "path": {
+        "title": "Image file",
+        "description": "Path to the RAW disk image (relative paths are relative to the spec). Its size must be a multiple of 512 bytes. It must exist unless create_size is given.",
+        "type": "string", "minLength": 1,
+        "examples": ["disk.img", "/var/lib/vms/debian/root.img"]
+      },
+      "read_only": {
+        "title": "Read-only",
+        "description": "Attach the image read-only: the guest sees a write-protected disk and cannot change the file.",
+        "type": "boolean",
+        "default": false,
+        "examples": [false, true]
+      },
+      "create_size": {
+        "title": "Create with size",
+        "description": "When the image does not exist, create it empty (sparse) with this size when the VM is created: a number with a unit, a multiple of 512 bytes, e.g. \"64GiB\" (K/M/G/T are binary units, KB/MB/GB/TB decimal). An existing image is kept as it is, never resized or overwritten.",
+        "type": "string",
+        "pattern": "^[0-9]+(\\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$",
+        "examples": ["64GiB", "512MiB"]
+      },
+      "caching": {
+        "title": "Host caching",
+        "description": "How the host caches the image: automatic (the engine decides), uncached (bypass the host page cache; QEMU cache.direct=on, which some host file systems such as tmpfs refuse) or cached.",
+        "enum": ["automatic", "uncached", "cached"],
+        "default": "automatic",
+        "examples": ["automatic", "cached"]
+      },
+      "sync": {
+        "title": "Flush behaviour",
+        "description": "What a guest flush does on the host: full (flush to permanent storage; on macOS F_FULLFSYNC), fsync (plain fsync, which on macOS may leave data in the drive's cache) or none (ignore flushes: fastest, and the image may be corrupt after a host crash; QEMU cache.no-flush=on).",
+        "enum": ["full", "fsync", "none"],
+        "default": "full",
+        "examples": ["full", "none"]
+      },
+      "identifier": {
+        "title": "Block device identifier",
+        "description": "Serial the guest reads from the device (Linux: /sys/block/vdX/serial, /dev/disk/by-id/virtio-<identifier>): printable ASCII, at most 20 bytes, unique in the VM. On VZ it needs macOS 12.3.",
+        "type": "string", "minLength": 1, "maxLength": 20,
+        "pattern": "^[\\x20-\\x7E]*$",
+        "examples": ["root", "data-01"]
+      },
+      "discard": {
+        "title": "Pass discards to the host (QEMU)",
+        "description": "QEMU only: when the guest discards blocks (fstrim, blkdiscard), punch holes in the image so it shrinks on the host (discard=unmap). VZ decides this itself and ignores the setting.",
+        "type": "boolean",
+        "default": false,
+        "examples": [false, true]
+      }
+    },
+    "examples": [
+      {"path": "disk.img"},
+      {"path": "disk.img", "read_only": true, "caching": "cached", "identifier": "root"},
+      {"path": "data.img", "create_size": "64GiB", "sync": "fsync", "identifier": "data-01", "discard": true}
+    ]
+  }
+})json";
+
+/// Bytes for "64GiB", "1.5G", "4096": the same units as the spec's "memory". Nullopt on bad
+/// syntax, fractions of a byte and overflow.
+std::optional<std::uint64_t> parse_size(std::string_view t) {
+  std::size_t i = 0;
+  unsigned __int128 mantissa = 0, scale = 1;
+  bool point = false, digits = false;
+  for (; i < t.size() && i < 24; ++i) {
+    const char ch = t[i];
+    if (ch == '.' && !point) {
+      point = true;
+    } else if (std::isdigit(static_cast<unsigned char>(ch))) {
+      mantissa = mantissa * 10 + static_cast<unsigned>(ch - '0');
+      if (point) scale *= 10;
+      digits = true;
+    } else {
+      break;
+    }
+  }
+  if (!digits || (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])))) return std::nullopt;
+  std::string_view unit = t.substr(i);
+  if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  struct Unit {
+    std::string_view name;
+    std::uint64_t factor;
+  };
+  static constexpr Unit units[] = {{"", 1},
+                                   {"B", 1},
+                                   {"K", 1ull << 10}, {"KiB", 1ull << 10}, {"KB", 1000ull},
+                                   {"M", 1ull << 20}, {"MiB", 1ull << 20}, {"MB", 1000000ull},
+                                   {"G", 1ull << 30}, {"GiB", 1ull << 30}, {"GB", 1000000000ull},
+                                   {"T", 1ull << 40}, {"TiB", 1ull << 40}, {"TB", 1000000000000ull}};
+  for (const auto& u : units) {
+    if (unit != u.name) continue;
+    const unsigned __int128 total = mantissa * u.factor;
+    if (total % scale != 0) return std::nullopt;
+    const unsigned __int128 bytes = total / scale;
+    if (bytes > UINT64_MAX) return std::nullopt;
+    return static_cast<std::uint64_t>(bytes);
+  }
+  return std::nullopt;
+}
+
+vzkit::vz::CachingMode caching_of(const sdk::Config& c) {
+  return vzkit::vz::enum_from_string<vzkit::vz::CachingMode>(sdk::get_string(c, "caching", "automatic"))
+      .value_or(vzkit::vz::CachingMode::automatic);
+}
+
+vzkit::vz::SynchronizationMode sync_of(const sdk::Config& c) {
+  return vzkit::vz::enum_from_string<vzkit::vz::SynchronizationMode>(sdk::get_string(c, "sync", "full"))
+      .value_or(vzkit::vz::SynchronizationMode::full);
+}
+
+class VirtioBlk final : public sdk::Plugin {
+ public:
+  void validate(const sdk::Config& c, const sdk::Context& ctx, sdk::Diagnostics& out) const override {
+    const std::string given = sdk::get_string(c, "path");
+    const std::string image = ctx.resolve(given);
+    const bool creates = c.contains("create_size");
+
+    if (creates) {
+      const std::string text = sdk::get_string(c, "create_size");
+      const auto size = parse_size(text);
+      if (!size || *size == 0)
+        out.error("virtio-blk.create-size-invalid", "create_size", "cannot read '" + text + "' as a disk size",
+                  "write a whole number of bytes with a unit, e.g. \"64GiB\" or \"512MiB\"");
+      else if (*size % 512 != 0)
+        out.error("virtio-blk.create-size-not-multiple-of-512", "create_size",
+                  "size '" + text + "' is " + std::to_string(*size) + " bytes, not a multiple of 512",
+                  "disk images are made of 512-byte sectors; try \"" + std::to_string((*size / 512 + 1) * 512) + "\"");
+      if (sdk::get_bool(c, "read_only"))
+        out.error("virtio-blk.read-only-create", "create_size", "a new, empty image cannot be read-only",
+                  "remove create_size, or set read_only to false");
+    }
+
+    std::error_code ec;
+    const auto status = fs::status(image, ec);
+    if (!fs::exists(status)) {
+      if (!creates)
+        out.error("virtio-blk.image-missing", "path", "disk image '" + given + "' does not exist",
+                  "looked for " + image + "; create it (e.g. `truncate -s 64G " + given +
+                      "`) or add \"create_size\": \"64GiB\"");
+    } else if (!fs::is_regular_file(status)) {
+      out.error("virtio-blk.image-not-a-file", "path", "'" + given + "' is not a regular file",
+                "point path at a RAW disk image file");
+    } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0) {
+      out.error("virtio-blk.size-not-multiple-of-512", "path",
+                "disk image '" + given + "' is " + std::to_string(bytes) + " bytes, not a multiple of 512",
+                "grow it to whole sectors, e.g. `truncate -s %512 " + given + "`");
+    }
+
+    // The schema says this too; bytes are what the engines limit, so check them here as well.
+    if (c.contains("identifier")) {
+      const std::string id = sdk::get_string(c, "identifier");
+      bool ascii = true;
+      for (unsigned char ch : id) ascii = ascii && ch >= 0x20 && ch <= 0x7E;
+      if (!ascii)
+        out.error("virtio-blk.identifier-not-ascii", "identifier", "identifier '" + id + "' is not printable ASCII",
+                  "use letters, digits and punctuation only");
+      else if (id.size() > 20)
+        out.error("virtio-blk.identifier-too-long", "identifier",
+                  "identifier '" + id + "' is " + std::to_string(id.size()) + " bytes long, more than 20",
+                  "shorten it to at most 20 bytes");
+    }
+
+    if (ctx.engine == "vz" && sdk::get_bool(c, "discard"))
+      out.warning("virtio-blk.discard-ignored", "discard", "discard is a QEMU setting and is ignored on VZ",
+                  "remove \"discard\" or run with --engine qemu");
+  }
+
+  void assemble_vz(const sdk::Config& c, const sdk::Context& ctx, vzkit::vz::Configuration& plan) const override {
+    const std::string image = prepare(c, ctx);
+    vzkit::vz::VirtioBlockDevice d;
+    d.attachment = vzkit::vz::DiskImageAttachment{image, sdk::get_bool(c, "read_only"), caching_of(c), sync_of(c)};
+    if (c.contains("identifier")) d.block_device_identifier = sdk::get_string(c, "identifier");
+    plan.storage_devices.push_back(std::move(d));
+  }
+
+  void assemble_qemu(const sdk::Config& c, const sdk::Context& ctx, vzkit::qemu::Machine& plan) const override {
+    const std::string image = prepare(c, ctx);
+    const bool ro = sdk::get_bool(c, "read_only");
+    const bool discard = sdk::get_bool(c, "discard");
+    const std::string file = ctx.id("file"), disk = ctx.id("disk");
+
+    // Host-side behaviour sits on the protocol node, where QEMU opens and flushes the file.
+    vzkit::qemu::Properties file_props{{"node-name", file}, {"filename", image}};
+    if (ro) file_props.emplace_back("read-only", "on");
+    if (caching_of(c) == vzkit::vz::CachingMode::uncached) file_props.emplace_back("cache.direct", "on");
+    if (sync_of(c) == vzkit::vz::SynchronizationMode::none) file_props.emplace_back("cache.no-flush", "on");
+    if (discard) file_props.emplace_back("discard", "unmap");
+    plan.blockdevs.push_back({"file", std::move(file_props), {}});
+
+    // Every node a discard passes through must allow it, so the format node says so too.
+    vzkit::qemu::Properties raw_props{{"node-name", disk}, {"file", file}};
+    if (ro) raw_props.emplace_back("read-only", "on");
+    if (discard) raw_props.emplace_back("discard", "unmap");
+    plan.blockdevs.push_back({"raw", std::move(raw_props), {}});
+
+    vzkit::qemu::Properties dev{{"drive", disk}};
+    // The guest reads QEMU's virtio-blk serial as the block device id (VIRTIO_BLK_T_GET_ID).
+    if (c.contains("identifier")) dev.emplace_back("serial", sdk::get_string(c, "identifier"));
+    plan.devices.push_back({"virtio-blk-pci", std::move(dev), {}});
+  }
+
+ private:
+  /// The image's absolute path; creates it (sparse) first when materializing and asked to.
+  static std::string prepare(const sdk::Config& c, const sdk::Context& ctx) {
+    const std::string image = ctx.resolve(sdk::get_string(c, "path"));
+    if (ctx.materialize && c.contains("create_size")) {
+      const auto size = parse_size(sdk::get_string(c, "create_size"));
+      if (!size || *size == 0 || *size % 512 != 0)
+        throw sdk::Failure("create_size '" + sdk::get_string(c, "create_size") + "' is not a valid disk size");
+      sdk::create_sparse_once(image, *size);
+    }
+    return image;
+  }
+};
+
+}  // namespace
+
+VZKIT_PLUGIN(VirtioBlk, kManifest)
