@@ -8,6 +8,8 @@
 #   initrd.img     busybox-static + the needed modules + /init (prints "VZKIT ..." lines, then powers off)
 #   disk.img       16 MiB sparse raw image, first sector starts with VZKIT-DISK-MARKER
 #   usb.img        1 MiB raw image, starts with VZKIT-USB-MARKER
+#   esp.img        EFI system partition (FAT, no partition table) holding a unified kernel image
+#                  at \EFI\BOOT\BOOTX64.EFI with the command line "console=ttyS0 quiet vzkit.efitest=auto"
 #   share/hello.txt  "hello from the host"
 #   kernel-version   the kernel release the initrd's modules belong to (e.g. 6.1.0-56-amd64)
 #   cache/         the downloaded .deb and its unpacked tree (reused by later runs)
@@ -26,7 +28,7 @@ SCRIPT=$(readlink -f "$0")
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
 STAMP="$OUT/.complete"
-OUTPUTS=(vmlinuz initrd.img disk.img usb.img share/hello.txt kernel-version)
+OUTPUTS=(vmlinuz initrd.img disk.img usb.img esp.img share/hello.txt kernel-version)
 
 log() { echo "build-demo-guest: $*" >&2; }
 # fresh FILE: FILE exists and is newer than this script.
@@ -60,6 +62,10 @@ command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" \
   || need_pkgs+=(busybox-static)
 command -v flock >/dev/null 2>&1 || need_pkgs+=(util-linux)
+[ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need_pkgs+=(systemd-boot-efi)
+command -v mkfs.vfat >/dev/null 2>&1 || need_pkgs+=(dosfstools)
+command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
+command -v objcopy >/dev/null 2>&1 || need_pkgs+=(binutils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   SUDO=""
@@ -337,6 +343,20 @@ if [ -d /sys/firmware/efi ]; then
           v=missing
         fi
         echo "VZKIT efi var=$v";;
+      auto)
+        # first boot writes the variable, later boots report it: one kernel command line
+        # (baked into a UKI) proves persistence across runs
+        if [ -e $EFIVAR ]; then
+          v=$(tail -c +5 $EFIVAR 2>/dev/null | tr -cd '\041-\176'); [ -n "$v" ] || v=missing
+          echo "VZKIT efi var=$v"
+        else
+          printf '\007\000\000\000persisted' > /tmp/v
+          if bounded 10 dd if=/tmp/v of=$EFIVAR bs=64 2>/tmp/efi.err; then
+            echo "VZKIT efi wrote"
+          else
+            err "efi write: $(head -n1 /tmp/efi.err 2>/dev/null)"
+          fi
+        fi;;
       *) err "efi unknown vzkit.efitest=$efitest";;
     esac
   fi
@@ -459,6 +479,25 @@ fi
 if ! fresh "$OUT/share/hello.txt"; then
   mkdir -p "$OUT/share"
   echo "hello from the host" > "$OUT/share/hello.txt"
+fi
+
+# An EFI system partition with a unified kernel image (kernel + initrd + command line in one EFI
+# binary) at the removable-media path, so OVMF boots it with no boot entries and no shell delay.
+if ! fresh "$OUT/esp.img"; then
+  E=$(mktemp -d)
+  printf 'console=ttyS0 quiet vzkit.efitest=auto' > "$E/cmdline.txt"
+  printf 'ID=vzkit-demo\nNAME="vzkit demo guest"\n' > "$E/os-release"
+  objcopy --add-section .osrel="$E/os-release" --change-section-vma .osrel=0x20000 \
+          --add-section .cmdline="$E/cmdline.txt" --change-section-vma .cmdline=0x30000 \
+          --add-section .linux="$OUT/vmlinuz" --change-section-vma .linux=0x2000000 \
+          --add-section .initrd="$OUT/initrd.img" --change-section-vma .initrd=0x3000000 \
+          /usr/lib/systemd/boot/efi/linuxx64.efi.stub "$E/uki.efi"
+  rm -f "$OUT/esp.img.tmp"
+  MTOOLS_SKIP_CHECK=1 mkfs.vfat -C -F 32 -n VZKITESP "$OUT/esp.img.tmp" 65536 >/dev/null
+  MTOOLS_SKIP_CHECK=1 mmd -i "$OUT/esp.img.tmp" ::/EFI ::/EFI/BOOT
+  MTOOLS_SKIP_CHECK=1 mcopy -i "$OUT/esp.img.tmp" "$E/uki.efi" ::/EFI/BOOT/BOOTX64.EFI
+  mv "$OUT/esp.img.tmp" "$OUT/esp.img"
+  rm -rf "$E"
 fi
 
 touch "$STAMP"

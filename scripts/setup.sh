@@ -8,6 +8,7 @@ packages=(
   libspdlog-dev libcli11-dev libvalijson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils ovmf busybox-static cpio kmod
+  systemd-boot-efi dosfstools mtools binutils procps
   hyperfine
 )
 

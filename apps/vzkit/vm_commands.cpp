@@ -246,7 +246,7 @@ int cmd_run(const Globals& g, const RunArgs& a) {
   fs::remove_all(bundle->run_dir(), ec);  // left by an earlier run; we hold the lock
   fs::create_directories(bundle->run_dir());
   write_atomic(bundle->run_dir() / "plan.json", pretty_json(plan.model));
-  lock->describe_holder("vzkit run " + bundle->name);
+  lock->describe_holder("vzkit run " + bundle->name + " (starting)");
 
   std::vector<std::string> args = {"vzkit", "__supervise", bundle->dir.string(), "--lock-fd", std::to_string(lock->fd()),
                                    "--stop-timeout", std::to_string(a.stop_timeout), "--accel", choice.accel};
@@ -305,6 +305,7 @@ int cmd_run(const Globals& g, const RunArgs& a) {
 int cmd_supervise(const std::string& bundle_dir, int lock_fd, const RunArgs& a) {
   auto lock = BundleLock::adopt(lock_fd);
   const fs::path dir(bundle_dir);
+  lock.describe_holder("vzkit run " + dir.filename().string());  // this process holds it now
   vzkit::qemu::Machine plan;
   try {
     plan = json::value_to<vzkit::qemu::Machine>(json::parse(read_file(dir / "run" / "plan.json")));

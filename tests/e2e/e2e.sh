@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# End-to-end tests: real guests booted by the real engine (QEMU under TCG), observed from inside.
+# The guest (scripts/build-demo-guest.sh) prints "VZKIT ..." lines on its console; see README.md.
+#
+#   tests/e2e/e2e.sh VZKIT_BINARY GUEST_DIR CASE
+#
+# CASE is one of: devices, efi, lifecycle, crash. Each case uses its own $VZKIT_HOME and folder.
+set -euo pipefail
+
+VZKIT=$1
+GUEST=$2
+CASE=$3
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+
+WORK=$(mktemp -d "/tmp/vzkit-e2e-$CASE.XXXXXX")
+export VZKIT_HOME="$WORK/home"
+cleanup() {
+  # Stop anything a failed case left running, then remove its files.
+  for vm in $("$VZKIT" list --json 2>/dev/null | sed -n 's/.*"name": "\([^"]*\)".*/\1/p'); do
+    "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
+pass() { echo "ok   [$CASE]: $*"; }
+# expect FILE PATTERN WHAT: the file has a line matching the extended regex.
+expect() { grep -Eq -- "$2" "$1" || { echo "--- $1:" >&2; tr -d '\r' < "$1" | tail -40 >&2; fail "$3"; }; pass "$3"; }
+# wait_for FILE PATTERN SECONDS
+wait_for() {
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+state_of() { "$VZKIT" list --json | tr -d '\n ' | sed -n "s/.*\"name\":\"$1\",\"state\":\"\([a-z]*\)\".*/\1/p"; }
+
+# A folder with the guest's files and a spec, as a user would have it.
+setup_vm_folder() {
+  local dir=$1
+  mkdir -p "$dir/share"
+  cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$dir/"
+  cp --sparse=always "$GUEST/disk.img" "$GUEST/usb.img" "$dir/"
+  cp "$GUEST/share/hello.txt" "$dir/share/"
+}
+
+case_devices() {
+  local dir="$WORK/vm"
+  setup_vm_folder "$dir"
+  local extra=""
+  if [ -e /dev/vhost-vsock ]; then
+    extra=', {"plugin": "vsock"}'
+  else
+    echo "SKIP [devices]: vsock: this host has no /dev/vhost-vsock (QEMU's vhost-vsock needs it)"
+  fi
+  sed "s|{\"plugin\": \"balloon\"}|{\"plugin\": \"balloon\"}$extra|" "$SRC/examples/demo.json" > "$dir/demo.json"
+  local mac
+  mac=$("$VZKIT" plan "$dir/demo.json" --engine qemu --format argv | grep -o 'mac=[0-9a-f:]*' | cut -d= -f2)
+  "$VZKIT" run "$dir/demo.json" --accel tcg > "$WORK/console.txt" 2> "$WORK/stderr.txt" \
+    || { cat "$WORK/stderr.txt" >&2; fail "vzkit run exited non-zero"; }
+  local c="$WORK/console.txt"
+  expect "$c" '^VZKIT init start' "serial console carries the guest's first userspace line"
+  expect "$c" '^VZKIT virtio virtio[0-9]+ id=2 driver=virtio_blk' "virtio-blk device bound"
+  expect "$c" '^VZKIT blk vda .*ro=0 .*marker=VZKIT-DISK-MARKER' "virtio-blk disk readable with its content"
+  expect "$c" '^VZKIT blk sda .*ro=1 removable=1 marker=VZKIT-USB-MARKER' "usb-storage: read-only removable disk with its content"
+  expect "$c" '^VZKIT share read hello from the host' "virtiofs: guest reads a host file"
+  expect "$c" '^VZKIT share write ok' "virtiofs: guest writes a file"
+  grep -q '^written by the guest$' "$dir/share/from-guest.txt" || fail "the guest's file is not on the host"
+  pass "virtiofs: the guest's file is on the host"
+  expect "$c" '^VZKIT gpu fb=fb0 size=1280,720' "virtio-gpu: 1280x720 framebuffer"
+  expect "$c" '^VZKIT gpu drm=card0-Virtual-1 status=connected modes=1280x720' "virtio-gpu: connected display"
+  expect "$c" "^VZKIT net eth0 mac=$mac addr=10\.0\.2\.15/24" "network: up with an address and the planned MAC $mac"
+  expect "$c" '^VZKIT rng current=virtio_rng\.0 bytes=[0-9a-f]{32}' "entropy: /dev/hwrng gives bytes"
+  expect "$c" '^VZKIT balloon present' "balloon bound"
+  if [ -n "$extra" ]; then expect "$c" '^VZKIT virtio virtio[0-9]+ id=19 ' "vsock device present"; fi
+  expect "$c" '^VZKIT done' "guest finished its report"
+  expect "$WORK/stderr.txt" 'the guest powered off' "guest shutdown event reported"
+  if grep -q '^VZKIT error' "$c"; then grep '^VZKIT error' "$c" >&2; fail "the guest reported errors"; fi
+}
+
+case_efi() {
+  local dir="$WORK/vm"
+  mkdir -p "$dir"
+  cp --sparse=always "$GUEST/esp.img" "$dir/"
+  cat > "$dir/efi.json" <<'EOF'
+{
+  "name": "efivm",
+  "cpus": 1,
+  "memory": "512MiB",
+  "devices": [
+    {"plugin": "efi-boot"},
+    {"plugin": "virtio-blk", "path": "esp.img", "read_only": true},
+    {"plugin": "serial-console"}
+  ]
+}
+EOF
+  "$VZKIT" create efivm --from "$dir/efi.json" > "$WORK/create.txt" || fail "vzkit create"
+  [ -s "$VZKIT_HOME/vms/efivm/efi-vars.fd" ] || fail "create made no per-VM variable store"
+  cmp -s "$VZKIT_HOME/vms/efivm/efi-vars.fd" /usr/share/OVMF/OVMF_VARS_4M.fd || fail "the store is not a copy of the 4M template"
+  pass "create made a per-VM copy of the 4M variable store template"
+  "$VZKIT" run efivm --accel tcg --quiet > "$WORK/boot1.txt" 2>&1 || fail "first EFI boot failed"
+  expect "$WORK/boot1.txt" '^VZKIT efi booted=yes' "booted through OVMF"
+  expect "$WORK/boot1.txt" '^VZKIT efi wrote' "first boot wrote an EFI variable"
+  "$VZKIT" run efivm --accel tcg --quiet > "$WORK/boot2.txt" 2>&1 || fail "second EFI boot failed"
+  expect "$WORK/boot2.txt" '^VZKIT efi var=persisted' "the variable persisted in the per-VM store"
+}
+
+lifecycle_spec() {
+  local dir=$1 name=$2
+  setup_vm_folder "$dir"
+  cat > "$dir/$name.json" <<EOF
+{
+  "name": "$name",
+  "cpus": 1,
+  "memory": "512MiB",
+  "devices": [
+    {"plugin": "linux-boot", "kernel": "vmlinuz", "initrd": "initrd.img",
+     "command_line": "console=ttyS0 quiet vzkit.wait=1 vzkit.share=host"},
+    {"plugin": "serial-console"},
+    {"plugin": "virtiofs", "tag": "host", "path": "share"}
+  ]
+}
+EOF
+}
+
+case_lifecycle() {
+  local dir="$WORK/vm"
+  lifecycle_spec "$dir" life
+  "$VZKIT" create life --from "$dir/life.json" >/dev/null || fail "vzkit create"
+  "$VZKIT" run life --detach --accel tcg > "$WORK/detach.txt" 2>&1 || { cat "$WORK/detach.txt" >&2; fail "run --detach"; }
+  pass "run --detach returned with the VM running"
+  local run="$VZKIT_HOME/vms/life/run"
+  wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not reach its wait point"
+  pass "guest booted and waits for the power button"
+  [ "$(state_of life)" = running ] || fail "list does not say running"
+  "$VZKIT" pause life > /dev/null || fail "pause"
+  [ "$(state_of life)" = paused ] || fail "list does not say paused after pause"
+  pass "pause: state paused"
+  "$VZKIT" resume life > /dev/null || fail "resume"
+  [ "$(state_of life)" = running ] || fail "list does not say running after resume"
+  pass "resume: state running"
+  "$VZKIT" stop life --timeout 30 > "$WORK/stop.txt" || fail "stop"
+  expect "$WORK/stop.txt" 'the guest powered off' "request stop: the guest powered off in order"
+  expect "$run/console.log" '^VZKIT done' "the guest saw the power button and finished"
+  [ "$(state_of life)" = stopped ] || fail "list does not say stopped"
+  local log="$run/supervisor.log"
+  expect "$log" '^vzkit: running' "event: running"
+  expect "$log" '^vzkit: paused' "event: paused"
+  expect "$log" '^vzkit: the guest powered off' "event: guest shutdown"
+  expect "$log" '^vzkit: stopped' "event: stopped"
+
+  # Forced stop: the guest gets no say.
+  "$VZKIT" run life --detach --accel tcg > /dev/null 2>&1 || fail "second run --detach"
+  wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not reach its wait point (2)"
+  local t0=$SECONDS
+  "$VZKIT" stop life --force > /dev/null || fail "stop --force"
+  [ $((SECONDS - t0)) -le 5 ] || fail "stop --force took $((SECONDS - t0)) s"
+  grep -q '^VZKIT done' "$run/console.log" && fail "the guest ran its shutdown despite --force"
+  [ "$(state_of life)" = stopped ] || fail "not stopped after --force"
+  pass "forced stop: stopped at once, without the guest's shutdown"
+}
+
+case_crash() {
+  local dir="$WORK/vm"
+  lifecycle_spec "$dir" crash
+  "$VZKIT" create crash --from "$dir/crash.json" >/dev/null || fail "vzkit create"
+  "$VZKIT" run crash --detach --accel tcg > /dev/null 2>&1 || fail "run --detach"
+  local run="$VZKIT_HOME/vms/crash/run"
+  wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not boot"
+  local sup qemu
+  sup=$(sed -n 's/.*"supervisor_pid":\([0-9]*\).*/\1/p' "$run/state.json")
+  qemu=$(sed -n 's/.*"qemu_pid":\([0-9]*\).*/\1/p' "$run/state.json")
+  [ -n "$sup" ] && [ -n "$qemu" ] || fail "no pids in state.json"
+  local helper
+  helper=$(pgrep -f "virtiofsd --socket-path=$VZKIT_HOME/vms/crash/run/" | head -n1 || true)
+  [ -n "$helper" ] || fail "virtiofsd is not running"
+
+  # A second run is refused and names the holder.
+  if "$VZKIT" run crash --accel tcg > "$WORK/second.txt" 2>&1; then fail "a second run was accepted"; fi
+  expect "$WORK/second.txt" "already running: vzkit run crash \(pid $sup," "a second run is refused, naming the holder"
+
+  # kill -9 of the supervisor takes QEMU and virtiofsd with it.
+  kill -9 "$sup"
+  local end=$((SECONDS + 10))
+  while [ $SECONDS -lt $end ] && { kill -0 "$qemu" 2>/dev/null || kill -0 "$helper" 2>/dev/null; }; do sleep 0.1; done
+  kill -0 "$qemu" 2>/dev/null && fail "QEMU (pid $qemu) outlived its supervisor"
+  kill -0 "$helper" 2>/dev/null && fail "virtiofsd (pid $helper) outlived its supervisor"
+  pass "kill -9 of the supervisor leaves no QEMU or virtiofsd behind"
+  [ "$(state_of crash)" = stopped ] || fail "the lock was not released"
+  pass "the lock of the killed supervisor is gone"
+
+  # The bundle is usable: the next run boots and stops normally.
+  "$VZKIT" run crash --detach --accel tcg > /dev/null 2>&1 || fail "run after the crash"
+  wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not boot after the crash"
+  "$VZKIT" stop crash > /dev/null || fail "stop after the crash"
+  pass "the bundle runs again after the crash"
+}
+
+"case_$CASE"
+echo "PASS [$CASE]"
