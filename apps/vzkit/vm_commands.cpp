@@ -229,7 +229,7 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     if (!spec) return 2;
   }
 
-  const auto choice = qb::choose_accelerator(a.accel, effective_arch(*spec, "qemu"));
+  const auto choice = qb::choose_accelerator(a.accel, effective_arch(*spec, "qemu"), vzkit_home() / "cache" / "accel");
   if (!choice.warning.empty()) spdlog::warn("{}", choice.warning);
   AssembleOptions o;
   o.engine = "qemu";

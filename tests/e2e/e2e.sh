@@ -120,7 +120,8 @@ lifecycle_spec() {
     {"plugin": "linux-boot", "kernel": "vmlinuz", "initrd": "initrd.img",
      "command_line": "console=ttyS0 quiet vzkit.wait=1 vzkit.share=host"},
     {"plugin": "serial-console"},
-    {"plugin": "virtiofs", "tag": "host", "path": "share"}
+    {"plugin": "virtiofs", "tag": "host", "path": "share"},
+    {"plugin": "virtio-gpu", "width": 800, "height": 600}
   ]
 }
 EOF
@@ -136,6 +137,9 @@ case_lifecycle() {
   wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not reach its wait point"
   pass "guest booted and waits for the power button"
   [ "$(state_of life)" = running ] || fail "list does not say running"
+  "$VZKIT" screenshot life "$WORK/screen.png" > /dev/null || fail "screenshot"
+  [ "$(head -c 8 "$WORK/screen.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "screenshot is not a PNG"
+  pass "screenshot of the virtio-gpu screen saved as PNG"
   "$VZKIT" pause life > /dev/null || fail "pause"
   [ "$(state_of life)" = paused ] || fail "list does not say paused after pause"
   pass "pause: state paused"

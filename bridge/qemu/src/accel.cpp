@@ -80,6 +80,38 @@ std::string probe_accelerator(const std::string& accel, std::chrono::millisecond
   return result;
 }
 
+namespace {
+std::string boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+}  // namespace
+
+AccelChoice choose_accelerator(const std::string& requested, const std::string& guest_arch,
+                               const std::filesystem::path& cache_file, std::chrono::milliseconds timeout) {
+  if (requested != "auto" || cache_file.empty()) return choose_accelerator(requested, guest_arch, timeout);
+  // Whether KVM works does not change while the host stays up: remember the answer per boot.
+  const std::string key = boot_id() + " " + guest_arch;
+  {
+    std::ifstream in(cache_file);
+    std::string cached_key, accel, warning;
+    if (in && std::getline(in, cached_key) && std::getline(in, accel) && cached_key == key &&
+        (accel == "kvm" || accel == "tcg")) {
+      std::getline(in, warning);
+      return {accel, warning};
+    }
+  }
+  AccelChoice choice = choose_accelerator(requested, guest_arch, timeout);
+  std::error_code ec;
+  fs::create_directories(cache_file.parent_path(), ec);
+  const fs::path tmp = cache_file.string() + ".tmp";
+  { std::ofstream(tmp) << key << "\n" << choice.accel << "\n" << choice.warning << "\n"; }
+  fs::rename(tmp, cache_file, ec);
+  return choice;
+}
+
 AccelChoice choose_accelerator(const std::string& requested, const std::string& guest_arch,
                                std::chrono::milliseconds timeout) {
   if (requested == "tcg" || requested == "kvm") return {requested, {}};

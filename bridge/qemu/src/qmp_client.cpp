@@ -153,13 +153,17 @@ json::value qmp_call(const std::string& socket_path, const std::string& command,
   std::string error;
   json::value result;
   bool finished = false;
-  client.connect(socket_path, std::min(timeout, std::chrono::milliseconds(1000)), [&](const std::string& err) {
+  // Retrying the connection gets part of the time; the rest is for the answer.
+  const auto connect_for = std::min(timeout / 2, std::chrono::milliseconds(2000));
+  client.connect(socket_path, connect_for, [&](const std::string& err) {
+    if (finished) return;
     if (!err.empty()) {
       error = err;
       finished = true;
       return;
     }
     client.execute(command, std::move(arguments), [&](const std::string& e, const json::value& r) {
+      if (finished) return;
       error = e;
       result = r;
       finished = true;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 namespace vzkit::bridge::qemu {
@@ -16,6 +17,12 @@ struct AccelChoice {
 /// runs a memory-writing loop, and reports through isa-debug-exit must make QEMU exit within
 /// `timeout`; TCG needs about 0.4 s for it); otherwise TCG, with a warning.
 AccelChoice choose_accelerator(const std::string& requested, const std::string& guest_arch,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+
+/// The same, remembering the answer of "auto" in `cache_file` for as long as the host stays up
+/// (keyed by the kernel's boot id), so only the first run after a host boot pays for the probe.
+AccelChoice choose_accelerator(const std::string& requested, const std::string& guest_arch,
+                               const std::filesystem::path& cache_file,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 
 /// Runs the probe guest with `accel`. Returns "" when it behaved, else what went wrong.

@@ -1,0 +1,155 @@
+// The QEMU engine's pieces that need no guest: run-time argv, the QMP client against a scripted
+// server, the accelerator probe under TCG, and bundle locks.
+#include "test_support.hpp"
+
+#include <vzkit/bridge/qemu/accel.hpp>
+#include <vzkit/bridge/qemu/qemu_machine.hpp>
+#include <vzkit/bridge/qemu/qmp_client.hpp>
+#include <vzkit/kernel/bundle.hpp>
+
+#include <boost/asio.hpp>
+
+#include <thread>
+
+namespace {
+
+using namespace vzkit;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+namespace qb = vzkit::bridge::qemu;
+
+fs::path temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("vzkit-unit-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+TEST(EngineArgv, ConsoleBecomesALoggedSocketAndQmpIsAdded) {
+  qemu::Machine m;
+  m.chardevs.push_back({"stdio", {{"id", "ser1"}, {"signal", "off"}}, {}});
+  m.serial.push_back("chardev:ser1");
+  qb::RunOptions o;
+  o.name = "vm1";
+  o.run_dir = "/r";
+  auto argv = qb::runtime_argv(m, o);
+  std::string line;
+  for (const auto& a : argv) line += a + " ";
+  EXPECT_NE(line.find("-chardev socket,id=ser1,path=/r/console.sock,server=on,wait=off,logfile=/r/console.log,logappend=on "),
+            std::string::npos) << line;
+  EXPECT_NE(line.find("-S -name vm1 "), std::string::npos);
+  EXPECT_NE(line.find("-qmp unix:/r/qmp.sock,server=on,wait=off -qmp unix:/r/ctl.sock,server=on,wait=off"), std::string::npos);
+  EXPECT_NE(line.find("-display none"), std::string::npos);
+  o.display = "vnc";
+  line.clear();
+  for (const auto& a : qb::runtime_argv(m, o)) line += a + " ";
+  EXPECT_NE(line.find("-vnc 127.0.0.1:0,to=99"), std::string::npos) << "VNC must listen on loopback only";
+}
+
+// A scripted QMP server: greets, answers every command, and sends an event after "stop".
+TEST(Qmp, MatchesRepliesAndDeliversEvents) {
+  const auto dir = temp_dir("qmp");
+  const std::string path = (dir / "qmp.sock").string();
+  asio::io_context io;
+  asio::local::stream_protocol::acceptor acceptor(io, asio::local::stream_protocol::endpoint(path));
+  std::thread server([&] {
+    asio::io_context sio;
+    asio::local::stream_protocol::socket s(sio);
+    acceptor.accept(s);
+    auto send = [&](const std::string& line) { asio::write(s, asio::buffer(line + "\n")); };
+    send(R"({"QMP": {"version": {}, "capabilities": []}})");
+    asio::streambuf buf;
+    boost::system::error_code ec;
+    while (asio::read_until(s, buf, '\n', ec)) {
+      std::istream in(&buf);
+      std::string line;
+      std::getline(in, line);
+      auto v = boost::json::parse(line).as_object();
+      const auto id = boost::json::serialize(v.at("id"));
+      const std::string cmd(v.at("execute").as_string());
+      if (cmd == "query-status") send(R"({"return": {"status": "running"}, "id": )" + id + "}");
+      else if (cmd == "bogus") send(R"({"error": {"class": "CommandNotFound", "desc": "The command bogus has not been found"}, "id": )" + id + "}");
+      else send(R"({"return": {}, "id": )" + id + "}");
+      if (cmd == "stop") send(R"({"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}})");
+    }
+  });
+  qb::QmpClient client(io);
+  std::vector<std::string> events;
+  std::string status, bogus_error;
+  client.set_event_handler([&](const boost::json::object& e) { events.emplace_back(e.at("event").as_string()); });
+  client.connect(path, std::chrono::seconds(5), [&](const std::string& err) {
+    ASSERT_EQ(err, "");
+    client.execute("query-status", {}, [&](const std::string& e, const boost::json::value& r) {
+      EXPECT_EQ(e, "");
+      status = std::string(r.at("status").as_string());
+    });
+    client.execute("bogus", {}, [&](const std::string& e, const boost::json::value&) { bogus_error = e; });
+    client.execute("stop", {}, [&](const std::string&, const boost::json::value&) {});
+  });
+  asio::steady_timer guard(io, std::chrono::seconds(5));
+  guard.async_wait([&](const boost::system::error_code&) { io.stop(); });
+  while (events.empty() && io.run_one()) {
+  }
+  client.close();
+  acceptor.close();
+  server.join();
+  EXPECT_EQ(status, "running");
+  EXPECT_EQ(bogus_error, "The command bogus has not been found");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "STOP");
+  fs::remove_all(dir);
+}
+
+TEST(Qmp, CallToAMissingSocketFailsWithTheReason) {
+  try {
+    qb::qmp_call("/nonexistent/ctl.sock", "quit", {}, std::chrono::milliseconds(200));
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot connect to QMP socket /nonexistent/ctl.sock"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The probe guest must pass under TCG, or "auto" would reject every working KVM too.
+TEST(Accel, ProbeGuestRunsUnderTcg) {
+  if (!fs::exists("/usr/bin/qemu-system-x86_64")) GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+  EXPECT_EQ(qb::probe_accelerator("tcg", std::chrono::seconds(20)), "");
+}
+
+TEST(Accel, ExplicitChoicesAreKeptAndOtherArchitecturesUseTcg) {
+  EXPECT_EQ(qb::choose_accelerator("tcg", "x86_64").accel, "tcg");
+  EXPECT_EQ(qb::choose_accelerator("kvm", "x86_64").accel, "kvm");
+#if defined(__x86_64__)
+  EXPECT_EQ(qb::choose_accelerator("auto", "aarch64").accel, "tcg");
+#endif
+}
+
+TEST(Bundle, CreateIsAtomicAndLocksExclude) {
+  const auto home = temp_dir("home");
+  setenv("VZKIT_HOME", home.c_str(), 1);
+  EXPECT_THROW(kernel::create_bundle("bad name!", "{}", {}, "qemu", nullptr), std::runtime_error);
+  EXPECT_THROW(kernel::create_bundle("half", "{}", {}, "qemu", [](const fs::path& tmp) {
+                 std::ofstream(tmp / "disk.img") << "partial";
+                 throw std::runtime_error("disk creation failed");
+               }),
+               std::runtime_error);
+  EXPECT_TRUE(fs::is_empty(kernel::vms_dir())) << "a failed create must leave nothing behind";
+  auto b = kernel::create_bundle("vm1", R"({"name": "vm1"})", "/specs", "qemu", nullptr);
+  EXPECT_EQ(b.spec_dir(), "/specs");
+  EXPECT_THROW(kernel::create_bundle("vm1", "{}", {}, "qemu", nullptr), std::runtime_error);
+  std::string holder;
+  auto lock = kernel::BundleLock::try_acquire(b, holder);
+  ASSERT_TRUE(lock);
+  lock->describe_holder("vzkit run vm1");
+  EXPECT_TRUE(kernel::BundleLock::is_held(b, &holder));
+  EXPECT_NE(holder.find("vzkit run vm1 (pid " + std::to_string(::getpid())), std::string::npos) << holder;
+  EXPECT_THROW(kernel::delete_bundle(b), std::runtime_error);
+  lock.reset();
+  EXPECT_FALSE(kernel::BundleLock::is_held(b));
+  kernel::delete_bundle(b);
+  EXPECT_TRUE(kernel::list_bundles().empty());
+  unsetenv("VZKIT_HOME");
+  fs::remove_all(home);
+}
+
+}  // namespace
