@@ -17,6 +17,7 @@ constexpr const char* kManifest = R"json({
   "summary": "Mac platform and macOS boot loader: runs a macOS guest on Apple silicon",
   "engines": ["vz"],
   "slot": ["platform", "boot-loader"],
+  "requires": ["mac-graphics"],
   "engine_notes": {
     "qemu": "macOS guests need Apple silicon and Virtualization.framework (its Mac platform and macOS boot loader); QEMU cannot boot them"
   },

@@ -24,14 +24,18 @@ using vzkit::test::validate_text;
 constexpr const char* kLinuxBoot = R"({"plugin": "linux-boot", "kernel": "vmlinuz"})";
 constexpr const char* kMacPlatform = R"({"plugin": "mac-platform"})";
 
-/// A spec named "vm" with these device entries (JSON object texts).
+/// A spec named "vm" with these device entries (JSON object texts). A macOS guest needs its one
+/// display, so a spec with mac-platform and no mac-graphics gets a default one appended.
 std::string spec(std::initializer_list<std::string> devices, const std::string& extra = "") {
   std::string s = R"({"name": "vm", )" + extra + R"("devices": [)";
-  bool first = true;
+  bool first = true, mac = false, graphics = false;
   for (const auto& d : devices) {
     s += (first ? "" : ", ") + d;
     first = false;
+    mac = mac || d.find("\"mac-platform\"") != std::string::npos;
+    graphics = graphics || d.find("\"mac-graphics\"") != std::string::npos;
   }
+  if (mac && !graphics) s += R"(, {"plugin": "mac-graphics"})";
   return s + "]}";
 }
 
@@ -88,6 +92,11 @@ TEST(MacInputPlatform, SchemaExamplesValidate) {
     auto d = validate_text(spec({entry("mac-platform", ex.as_object())}), "vz");
     EXPECT_FALSE(has_errors(d)) << json::serialize(ex) << "\n" << vzkit::kernel::format(d);
   }
+}
+
+TEST(MacInputPlatform, NeedsItsDisplay) {
+  auto d = validate_text(R"({"name": "vm", "devices": [{"plugin": "mac-platform"}]})", "vz");
+  EXPECT_TRUE(expect_diag(d, "cross.requires", "devices[0]", "mac-platform"));
 }
 
 TEST(MacInputPlatform, GoldenVz) { expect_plan_golden("mac-platform.vz.json", spec({kMacPlatform}), "vz"); }
