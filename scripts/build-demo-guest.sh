@@ -141,7 +141,8 @@ KVER=$(cat "$OUT/kernel-version")
 # initramfs
 MODULES=(virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_balloon virtiofs
          vmw_vsock_virtio_transport virtio_input evdev efivarfs button
-         virtio_gpu xhci_pci usb_storage sd_mod usbhid hid_generic)
+         virtio_gpu xhci_pci usb_storage sd_mod usbhid hid_generic
+         vfat nls_cp437 nls_ascii nls_utf8)
 
 write_init() {
 cat <<'INIT'
@@ -244,6 +245,26 @@ for b in /sys/block/*; do
   marker=$(bounded 3 dd if=/dev/$n bs=17 count=1 2>/dev/null | tr -cd '\041-\176')
   echo "VZKIT blk $n size512=$(cat $b/size) ro=$(cat $b/ro) removable=$(cat $b/removable) marker=$marker"
 done
+
+# --- cloud-init seed (NoCloud): the disk whose vfat label is CIDATA, as cloud-init finds it
+# (findfs reads the label the way blkid does: the root directory's label entry first)
+seed=$(findfs LABEL=CIDATA 2>/dev/null || findfs LABEL=cidata 2>/dev/null || true)
+if [ -n "$seed" ]; then
+  echo "VZKIT cidata dev=${seed#/dev/}"
+  mkdir -p /mnt/cidata
+  if bounded 10 mount -t vfat -o ro "$seed" /mnt/cidata 2>/tmp/cidata.err; then
+    for f in meta-data user-data; do
+      if [ -r "/mnt/cidata/$f" ]; then
+        echo "VZKIT cidata $f $(head -n1 "/mnt/cidata/$f" | tr -d '\r')"
+      else
+        err "cidata $f missing"
+      fi
+    done
+    bounded 10 umount /mnt/cidata || err "cidata umount"
+  else
+    err "cidata mount ${seed#/dev/}: $(head -n1 /tmp/cidata.err 2>/dev/null)"
+  fi
+fi
 
 # --- graphics
 if virtio_id_present 16; then

@@ -10,6 +10,7 @@ packages=(
   qemu-system-x86 qemu-utils ovmf busybox-static cpio kmod
   systemd-boot-efi dosfstools mtools binutils procps
   hyperfine
+  clang libgnustep-base-dev libblocksruntime-dev
 )
 
 missing=()

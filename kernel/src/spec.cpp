@@ -1,4 +1,5 @@
 #include <vzkit/kernel/spec.hpp>
+#include <vzkit/units.hpp>
 
 #include <boost/json.hpp>
 
@@ -91,43 +92,12 @@ ParsedSpec load_spec(const std::filesystem::path& file) {
   return parse_spec(text, file.string(), abs.parent_path());
 }
 
-std::optional<std::uint64_t> parse_size(std::string_view t) {
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  std::size_t i = 0;
-  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
-  if (i == 0 || i > 24) return std::nullopt;
-  std::string number(t.substr(0, i));
-  if (number.find('.') != number.rfind('.') || number.front() == '.' || number.back() == '.') return std::nullopt;
-  std::string_view unit = t.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  struct U { std::string_view name; long double factor; };
-  static constexpr U units[] = {
-      {"", 1}, {"B", 1},
-      {"K", 1024.0L}, {"KiB", 1024.0L}, {"KB", 1e3L},
-      {"M", 1048576.0L}, {"MiB", 1048576.0L}, {"MB", 1e6L},
-      {"G", 1073741824.0L}, {"GiB", 1073741824.0L}, {"GB", 1e9L},
-      {"T", 1099511627776.0L}, {"TiB", 1099511627776.0L}, {"TB", 1e12L}};
-  for (const auto& u : units) {
-    if (unit != u.name) continue;
-    long double v = std::stold(number) * u.factor;
-    if (!(v >= 0) || v > 18446744073709551615.0L) return std::nullopt;
-    long double r = std::floor(v);
-    if (r != v) return std::nullopt;  // fractions of a byte
-    return static_cast<std::uint64_t>(r);
-  }
-  return std::nullopt;
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return vzkit::parse_size(text);
 }
 
-std::string format_size(std::uint64_t b) {
-  static constexpr const char* names[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  std::uint64_t v = b;
-  while (i < 4 && v >= 1024 && v % 1024 == 0) {
-    v /= 1024;
-    ++i;
-  }
-  return std::to_string(v) + " " + names[i];
-}
+std::string format_size(std::uint64_t bytes) { return vzkit::format_size(bytes); }
 
 }  // namespace vzkit::kernel

@@ -44,20 +44,8 @@ constexpr const char* kManifest = R"json({
 class UsbStorage final : public sdk::Plugin {
  public:
   void validate(const sdk::Config& c, const sdk::Context& ctx, sdk::Diagnostics& out) const override {
-    const std::string given = sdk::get_string(c, "path");
-    const std::string image = ctx.resolve(given);
-    std::error_code ec;
-    const auto status = fs::status(image, ec);
-    if (!fs::exists(status))
-      out.error("usb-storage.image-missing", "path", "image '" + given + "' does not exist",
-                "looked for " + image + " (relative paths start at the spec's folder)");
-    else if (!fs::is_regular_file(status))
-      out.error("usb-storage.image-not-a-file", "path", "'" + given + "' is not a regular file",
-                "point path at an ISO or RAW image file");
-    else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0)
-      out.error("usb-storage.size-not-multiple-of-512", "path",
-                "image '" + given + "' is " + std::to_string(bytes) + " bytes, not a multiple of 512",
-                "grow it to whole sectors, e.g. `truncate -s %512 " + given + "`");
+    sdk::check_disk_image(c, ctx, out, "usb-storage", "path", /*may_be_absent=*/false,
+                          "download the installer image or fix the path");
   }
 
   void assemble_vz(const sdk::Config& c, const sdk::Context& ctx, vzkit::vz::Configuration& plan) const override {

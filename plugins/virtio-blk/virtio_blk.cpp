@@ -1,5 +1,6 @@
 // virtio-blk: a raw disk image on a Virtio block device (the guest's /dev/vdX).
 #include <vzkit/plugin.hpp>
+#include <vzkit/units.hpp>
 
 #include <cctype>
 #include <filesystem>
@@ -83,48 +84,6 @@ constexpr const char* kManifest = R"json({
   }
 })json";
 
-/// Bytes for "64GiB", "1.5G", "4096": the same units as the spec's "memory". Nullopt on bad
-/// syntax, fractions of a byte and overflow.
-std::optional<std::uint64_t> parse_size(std::string_view t) {
-  std::size_t i = 0;
-  unsigned __int128 mantissa = 0, scale = 1;
-  bool point = false, digits = false;
-  for (; i < t.size() && i < 24; ++i) {
-    const char ch = t[i];
-    if (ch == '.' && !point) {
-      point = true;
-    } else if (std::isdigit(static_cast<unsigned char>(ch))) {
-      mantissa = mantissa * 10 + static_cast<unsigned>(ch - '0');
-      if (point) scale *= 10;
-      digits = true;
-    } else {
-      break;
-    }
-  }
-  if (!digits || (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])))) return std::nullopt;
-  std::string_view unit = t.substr(i);
-  if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  struct Unit {
-    std::string_view name;
-    std::uint64_t factor;
-  };
-  static constexpr Unit units[] = {{"", 1},
-                                   {"B", 1},
-                                   {"K", 1ull << 10}, {"KiB", 1ull << 10}, {"KB", 1000ull},
-                                   {"M", 1ull << 20}, {"MiB", 1ull << 20}, {"MB", 1000000ull},
-                                   {"G", 1ull << 30}, {"GiB", 1ull << 30}, {"GB", 1000000000ull},
-                                   {"T", 1ull << 40}, {"TiB", 1ull << 40}, {"TB", 1000000000000ull}};
-  for (const auto& u : units) {
-    if (unit != u.name) continue;
-    const unsigned __int128 total = mantissa * u.factor;
-    if (total % scale != 0) return std::nullopt;
-    const unsigned __int128 bytes = total / scale;
-    if (bytes > UINT64_MAX) return std::nullopt;
-    return static_cast<std::uint64_t>(bytes);
-  }
-  return std::nullopt;
-}
-
 vzkit::vz::CachingMode caching_of(const sdk::Config& c) {
   return vzkit::vz::enum_from_string<vzkit::vz::CachingMode>(sdk::get_string(c, "caching", "automatic"))
       .value_or(vzkit::vz::CachingMode::automatic);
@@ -139,12 +98,11 @@ class VirtioBlk final : public sdk::Plugin {
  public:
   void validate(const sdk::Config& c, const sdk::Context& ctx, sdk::Diagnostics& out) const override {
     const std::string given = sdk::get_string(c, "path");
-    const std::string image = ctx.resolve(given);
     const bool creates = c.contains("create_size");
 
     if (creates) {
       const std::string text = sdk::get_string(c, "create_size");
-      const auto size = parse_size(text);
+      const auto size = vzkit::parse_size(text);
       if (!size || *size == 0)
         out.error("virtio-blk.create-size-invalid", "create_size", "cannot read '" + text + "' as a disk size",
                   "write a whole number of bytes with a unit, e.g. \"64GiB\" or \"512MiB\"");
@@ -157,21 +115,8 @@ class VirtioBlk final : public sdk::Plugin {
                   "remove create_size, or set read_only to false");
     }
 
-    std::error_code ec;
-    const auto status = fs::status(image, ec);
-    if (!fs::exists(status)) {
-      if (!creates)
-        out.error("virtio-blk.image-missing", "path", "disk image '" + given + "' does not exist",
-                  "looked for " + image + "; create it (e.g. `truncate -s 64G " + given +
-                      "`) or add \"create_size\": \"64GiB\"");
-    } else if (!fs::is_regular_file(status)) {
-      out.error("virtio-blk.image-not-a-file", "path", "'" + given + "' is not a regular file",
-                "point path at a RAW disk image file");
-    } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0) {
-      out.error("virtio-blk.size-not-multiple-of-512", "path",
-                "disk image '" + given + "' is " + std::to_string(bytes) + " bytes, not a multiple of 512",
-                "grow it to whole sectors, e.g. `truncate -s %512 " + given + "`");
-    }
+    sdk::check_disk_image(c, ctx, out, "virtio-blk", "path", /*may_be_absent=*/creates,
+                          "create it (e.g. `truncate -s 64G " + given + "`) or add \"create_size\": \"64GiB\"");
 
     // The schema says this too; bytes are what the engines limit, so check them here as well.
     if (c.contains("identifier")) {
@@ -231,7 +176,7 @@ class VirtioBlk final : public sdk::Plugin {
   static std::string prepare(const sdk::Config& c, const sdk::Context& ctx) {
     const std::string image = ctx.resolve(sdk::get_string(c, "path"));
     if (ctx.materialize && c.contains("create_size")) {
-      const auto size = parse_size(sdk::get_string(c, "create_size"));
+      const auto size = vzkit::parse_size(sdk::get_string(c, "create_size"));
       if (!size || *size == 0 || *size % 512 != 0)
         throw sdk::Failure("create_size '" + sdk::get_string(c, "create_size") + "' is not a valid disk size");
       sdk::create_sparse_once(image, *size);

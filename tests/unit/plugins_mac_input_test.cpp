@@ -39,12 +39,7 @@ std::string spec(std::initializer_list<std::string> devices, const std::string& 
   return s + "]}";
 }
 
-/// A device entry: {"plugin": NAME, ...config}.
-std::string entry(const std::string& plugin, const json::object& config = {}) {
-  json::object o{{"plugin", plugin}};
-  for (const auto& kv : config) o[kv.key()] = kv.value();
-  return json::serialize(o);
-}
+using vzkit::test::entry;
 
 const json::array& schema_examples(const std::string& plugin) {
   const auto* p = vzkit::test::builtin_plugins().find(plugin);

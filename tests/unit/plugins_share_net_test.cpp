@@ -32,24 +32,12 @@ constexpr const char* kLinuxBoot = R"({"plugin": "linux-boot", "kernel": "vmlinu
 /// QEMU's default guest architecture is the host's: QEMU specs pin it.
 constexpr const char* kX86 = R"("arch": "x86_64", )";
 
-/// A spec named `name` with these device entries (JSON object texts) and extra top-level keys.
 std::string spec(std::initializer_list<std::string> devices, const std::string& extra = "",
                  const std::string& name = "vm") {
-  std::string s = R"({"name": ")" + name + R"(", )" + extra + R"("devices": [)";
-  bool first = true;
-  for (const auto& d : devices) {
-    s += (first ? "" : ", ") + d;
-    first = false;
-  }
-  return s + "]}";
+  return vzkit::test::make_spec(devices, extra, name);
 }
 
-/// A device entry: {"plugin": NAME, ...config}.
-std::string entry(const std::string& plugin, const json::object& config = {}) {
-  json::object o{{"plugin", plugin}};
-  for (const auto& kv : config) o[kv.key()] = kv.value();
-  return json::serialize(o);
-}
+using vzkit::test::entry;
 
 /// linux-boot first, then one device.
 std::string with_boot(const std::string& device, const std::string& extra = "") {

@@ -30,23 +30,11 @@ constexpr const char* kLinuxBoot = R"({"plugin": "linux-boot", "kernel": "vmlinu
 constexpr const char* kOvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 constexpr const char* kAavmfCode = "/usr/share/AAVMF/AAVMF_CODE.fd";
 
-/// A spec named "vm" with these device entries (JSON object texts) and extra top-level keys.
 std::string spec(std::initializer_list<std::string> devices, const std::string& extra = "") {
-  std::string s = R"({"name": "vm", )" + extra + R"("devices": [)";
-  bool first = true;
-  for (const auto& d : devices) {
-    s += (first ? "" : ", ") + d;
-    first = false;
-  }
-  return s + "]}";
+  return vzkit::test::make_spec(devices, extra);
 }
 
-/// A device entry: {"plugin": NAME, ...config}.
-std::string entry(const std::string& plugin, const json::object& config = {}) {
-  json::object o{{"plugin", plugin}};
-  for (const auto& kv : config) o[kv.key()] = kv.value();
-  return json::serialize(o);
-}
+using vzkit::test::entry;
 
 /// QEMU's default guest architecture is the host's: golden specs pin it.
 constexpr const char* kX86 = R"("arch": "x86_64", )";
@@ -66,24 +54,7 @@ const json::array& schema_examples(const std::string& plugin) {
 /// Validates without an engine (so host checks tied to one engine, such as installed QEMU
 /// firmware, do not run) and assembles for `engine`: pins a plan's shape on any host.
 json::value plan_on_any_host(const std::string& text, const std::string& engine) {
-  auto parsed = kernel::parse_spec(text, "spec.json", data_dir());
-  if (!parsed.spec) {
-    ADD_FAILURE() << kernel::format(parsed.diagnostics);
-    return nullptr;
-  }
-  auto d = kernel::validate(*parsed.spec, builtin_plugins(), {});
-  if (has_errors(d)) {
-    ADD_FAILURE() << kernel::format(d);
-    return nullptr;
-  }
-  kernel::AssembleOptions a;
-  a.engine = engine;
-  try {
-    return kernel::assemble(*parsed.spec, builtin_plugins(), a).model;
-  } catch (const kernel::AssembleError& e) {
-    ADD_FAILURE() << kernel::format(e.diagnostics);
-    return nullptr;
-  }
+  return plan_text(text, engine, data_dir(), /*check_engine=*/false);
 }
 
 void expect_golden_plan(const std::string& name, const json::value& plan) {

@@ -225,6 +225,11 @@ struct QemuMachine::Impl {
   void relay_console() {
     console.async_read_some(asio::buffer(console_buf), [this](const boost::system::error_code& ec, std::size_t n) {
       if (ec) return;
+      if (options.console_output) {
+        options.console_output(console_buf.data(), n);
+        relay_console();
+        return;
+      }
       std::size_t off = 0;
       while (off < n) {
         ssize_t w = ::write(STDOUT_FILENO, console_buf.data() + off, n - off);

@@ -154,6 +154,36 @@ inline bool get_bool(const Config& c, std::string_view key, bool fallback = fals
   return v && v->is_bool() ? v->get_bool() : fallback;
 }
 
+// ---- checks several plugins share ----
+
+/// Checks the disk image named by config key `key`: it exists (unless `may_be_absent`), is a
+/// regular file, and its size is a whole number of 512-byte sectors (VZ's rule for disk images).
+/// Codes: PLUGIN.image-missing, PLUGIN.image-not-a-file, PLUGIN.size-not-multiple-of-512, at
+/// path `key`. `missing_hint` says how to get the file. Returns true when the file exists.
+inline bool check_disk_image(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
+                             const std::string& key, bool may_be_absent, const std::string& missing_hint) {
+  namespace fs = std::filesystem;
+  const std::string given = get_string(c, key);
+  const std::string image = ctx.resolve(given);
+  std::error_code ec;
+  const auto status = fs::status(image, ec);
+  if (!fs::exists(status)) {
+    if (!may_be_absent)
+      out.error(plugin + ".image-missing", key, "image '" + given + "' does not exist",
+                "looked for " + image + " (relative paths start at the spec's folder); " + missing_hint);
+    return false;
+  }
+  if (!fs::is_regular_file(status)) {
+    out.error(plugin + ".image-not-a-file", key, "'" + given + "' is not a regular file",
+              "point " + key + " at an image file");
+  } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0) {
+    out.error(plugin + ".size-not-multiple-of-512", key,
+              "image '" + given + "' is " + std::to_string(bytes) + " bytes, not a multiple of 512",
+              "grow it to whole sectors, e.g. `truncate -s %512 " + given + "`");
+  }
+  return true;
+}
+
 // ---- files a plugin creates when materializing ----
 
 /// Copies `from` to `to` unless `to` already exists (a per-VM copy of a template, made once and

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ struct RunOptions {
   bool console_to_stdout = true;
   /// Also forward this process's stdin to the guest console.
   bool console_from_stdin = false;
+  /// Where relayed console output goes; unset: this process's stdout.
+  std::function<void(const char* data, std::size_t size)> console_output;
   /// How long QEMU may take to exit after `quit` before it is killed.
   std::chrono::milliseconds kill_after{3000};
   /// How long a helper's socket may take to appear.

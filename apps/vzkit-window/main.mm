@@ -1,0 +1,187 @@
+// vzkit-window: runs one VM from a vz plan and shows its display in a window.
+//
+//   vzkit-plan SPEC > plan.json                 (planning: loads plugins, no entitlement needed)
+//   vzkit-window plan.json [--title NAME] [--headless]
+//   vzkit-window --install-macos latest|PATH.ipsw FOLDER   (see install_macos.mm)
+//
+// This process loads no plugins: it reads the plan as data, builds the VZ objects through
+// bridge/vz and runs them. It is the binary signed with com.apple.security.virtualization.
+// Closing the window asks the guest to power off, then stops it after a timeout.
+// Built on Apple only (AppKit, ARC).
+#import <AppKit/AppKit.h>
+#import <Virtualization/Virtualization.h>
+
+#include <vzkit/bridge/vz/objc_bridge.h>
+#include <vzkit/bridge/vz/vz_bridge.hpp>
+#include <vzkit/vz/configuration.hpp>
+
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace vzb = vzkit::bridge::vz;
+
+int install_macos(const std::string& source, const std::string& folder);  // install_macos.mm
+
+static std::unique_ptr<vzb::VzMachine> g_machine;
+static int g_exit_code = 0;
+static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate alive here
+
+[[noreturn]] static void fail(const std::string& message) {
+  std::fprintf(stderr, "vzkit-window: %s\n", message.c_str());
+  std::exit(2);
+}
+
+@interface VzkitWindowApp : NSObject <NSApplicationDelegate, NSWindowDelegate>
+@property(strong) NSWindow* window;
+@property(copy) NSString* title;
+@property BOOL headless;
+@end
+
+@implementation VzkitWindowApp
+
+- (void)applicationDidFinishLaunching:(NSNotification*)notification {
+  if (!self.headless) {
+    NSRect frame = NSMakeRect(0, 0, 1280, 800);
+    self.window = [[NSWindow alloc] initWithContentRect:frame
+                                              styleMask:NSWindowStyleMaskTitled | NSWindowStyleMaskClosable |
+                                                        NSWindowStyleMaskMiniaturizable | NSWindowStyleMaskResizable
+                                                backing:NSBackingStoreBuffered
+                                                  defer:NO];
+    self.window.title = self.title;
+    self.window.delegate = self;
+    VZVirtualMachineView* view = [[VZVirtualMachineView alloc] initWithFrame:frame];
+    view.virtualMachine = (__bridge VZVirtualMachine*)g_machine->native_handle();
+    view.capturesSystemKeys = YES;
+#if VZKIT_SDK_AT_LEAST(14)
+    if (@available(macOS 14, *)) {
+      // The guest display follows the window's size (macOS 14 hosts; the guest must support it).
+      view.automaticallyReconfiguresDisplay = YES;
+    }
+#endif
+    self.window.contentView = view;
+    [self.window center];
+    [self.window makeKeyAndOrderFront:nil];
+    [self.window makeFirstResponder:view];
+    [NSApp activateIgnoringOtherApps:YES];
+  }
+
+  g_machine->set_event_handler([](const vzkit::MachineEvent& event) {
+    if (event.kind == vzkit::MachineEvent::Kind::error) {
+      std::fprintf(stderr, "vzkit-window: %s\n", event.message.c_str());
+      g_exit_code = 1;
+    }
+    if (event.kind == vzkit::MachineEvent::Kind::state_changed &&
+        (event.state == vzkit::MachineState::stopped || event.state == vzkit::MachineState::error)) {
+      dispatch_async(dispatch_get_main_queue(), ^{
+        [NSApp terminate:nil];
+      });
+    }
+  });
+  g_machine->start([](const std::string& error) {
+    if (!error.empty()) {
+      std::fprintf(stderr, "vzkit-window: the VM did not start: %s\n", error.c_str());
+      g_exit_code = 1;
+      dispatch_async(dispatch_get_main_queue(), ^{
+        [NSApp terminate:nil];
+      });
+    }
+  });
+}
+
+- (BOOL)windowShouldClose:(NSWindow*)sender {
+  if (!g_machine->can_request_stop()) return YES;
+  // Ask the guest first; force it off if it has not stopped within 15 seconds.
+  g_machine->request_stop([](const std::string& error) {
+    if (!error.empty()) g_machine->stop({});
+  });
+  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, 15 * NSEC_PER_SEC), dispatch_get_main_queue(), ^{
+    if (g_machine && g_machine->can_stop()) g_machine->stop({});
+  });
+  return NO;
+}
+
+- (NSApplicationTerminateReply)applicationShouldTerminate:(NSApplication*)sender {
+  if (g_machine && g_machine->can_stop()) {
+    g_machine->stop([](const std::string&) {});
+    return NSTerminateCancel;  // terminate again once the stopped event arrives
+  }
+  return NSTerminateNow;
+}
+
+- (void)applicationWillTerminate:(NSNotification*)notification {
+  g_machine.reset();
+  std::exit(g_exit_code);
+}
+
+@end
+
+static NSMenu* main_menu(NSString* name) {
+  NSMenu* bar = [[NSMenu alloc] init];
+  NSMenuItem* app_item = [[NSMenuItem alloc] init];
+  [bar addItem:app_item];
+  NSMenu* app_menu = [[NSMenu alloc] init];
+  [app_menu addItemWithTitle:[@"Quit " stringByAppendingString:name] action:@selector(terminate:) keyEquivalent:@"q"];
+  app_item.submenu = app_menu;
+  return bar;
+}
+
+int main(int argc, const char* argv[]) {
+  @autoreleasepool {
+    std::string plan_file, title = "vzkit";
+    bool headless = false;
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--headless") headless = true;
+      else if (arg == "--title" && i + 1 < argc) title = argv[++i];
+      else if (arg == "--install-macos" && i + 2 < argc) return install_macos(argv[i + 1], argv[i + 2]);
+      else if (arg == "-h" || arg == "--help") {
+        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless]\n"
+                    "       vzkit-window --install-macos latest|PATH.ipsw FOLDER\n"
+                    "  PLAN.json: the output of `vzkit-plan SPEC` (or `vzkit plan SPEC --engine vz`)\n"
+                    "  --install-macos: make a macOS VM in FOLDER (restore image, identity, disk, install)\n");
+        return 0;
+      } else if (plan_file.empty()) plan_file = arg;
+      else fail("unexpected argument '" + arg + "'");
+    }
+    if (plan_file.empty()) fail("no plan given; run `vzkit plan SPEC --engine vz > plan.json` first");
+
+    std::ifstream in(plan_file, std::ios::binary);
+    if (!in) fail("cannot read '" + plan_file + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    vzkit::vz::Configuration plan;
+    try {
+      plan = boost::json::value_to<vzkit::vz::Configuration>(boost::json::parse(text.str()));
+    } catch (const std::exception& e) {
+      fail(plan_file + ": " + e.what());
+    }
+
+    vzb::BuildOptions options;
+    options.use_main_queue = true;  // VZVirtualMachineView works with VMs on the main queue
+    vzkit::kernel::Diagnostics problems;
+    g_machine = vzb::VzMachine::create(plan, options, problems);
+    if (!g_machine) {
+      for (const auto& p : problems)
+        std::fprintf(stderr, "%s: error: %s [%s]%s%s\n%s%s", p.path.empty() ? plan_file.c_str() : p.path.c_str(),
+                     p.message.c_str(), p.code.c_str(), p.plugin.empty() ? "" : " plugin ", p.plugin.c_str(),
+                     p.hint.empty() ? "" : "  hint: ", p.hint.empty() ? "" : (p.hint + "\n").c_str());
+      return 2;
+    }
+
+    NSApplication* app = [NSApplication sharedApplication];
+    [app setActivationPolicy:headless ? NSApplicationActivationPolicyProhibited : NSApplicationActivationPolicyRegular];
+    VzkitWindowApp* delegate = [[VzkitWindowApp alloc] init];
+    g_app_delegate = delegate;
+    delegate.title = [NSString stringWithUTF8String:title.c_str()];
+    delegate.headless = headless;
+    app.delegate = delegate;
+    app.mainMenu = main_menu(delegate.title);
+    [app run];
+  }
+  return g_exit_code;
+}

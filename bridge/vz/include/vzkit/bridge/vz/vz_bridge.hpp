@@ -1,0 +1,89 @@
+// The VZ engine: turns a vz::Configuration plan into Virtualization.framework objects, checks it
+// with validateWithError: (errors mapped back to the spec), and runs it as a vzkit::Machine.
+//
+// Plain C++: callable from code built by any C++ compiler. The Objective-C++ side is in
+// objc_bridge.h. On Linux the same code runs against vzkit's API model and recording fake of the
+// framework (tests/vz_api), which is how it is tested without a Mac.
+#pragma once
+
+#include <vzkit/kernel/diagnostic.hpp>
+#include <vzkit/machine.hpp>
+#include <vzkit/vz/configuration.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace vzkit::bridge::vz {
+
+/// What the bridge needs besides the plan to make the VZ objects.
+struct BuildOptions {
+  /// Connected SOCK_DGRAM sockets for VZFileHandleNetworkDeviceAttachment, by index in
+  /// plan.network_devices. The bridge does not close them.
+  std::map<std::size_t, int> network_fds;
+  /// What "stdin" and "stdout" mean for VZFileHandleSerialPortAttachment (a front-end that
+  /// detaches passes a log file or a pty here).
+  int console_input_fd = 0;
+  int console_output_fd = 1;
+  /// Run the VM on the main dispatch queue instead of a queue of its own. VZVirtualMachineView
+  /// needs that (UNCONFIRMED whether it is required or only recommended); the program must then
+  /// run the main run loop, and must not call VzMachine::run_on_queue from the main thread.
+  bool use_main_queue = false;
+};
+
+/// Diagnostic codes the bridge reports (path and plugin from the object's origin):
+///   vz.invalid-configuration  validateWithError: refused the configuration (Apple's reason quoted)
+///   vz.init-failed            a VZ initializer refused its arguments (Apple's reason quoted)
+///   vz.unreadable-file        a data file named by the plan cannot be read
+///   vz.invalid-data           a data file does not hold what VZ expects
+///   vz.invalid-value          a value VZ cannot take (MAC address, share name)
+///   vz.missing-file-handle    a network device needs a socket the front-end did not supply
+///   vz.macos-too-old          the host's macOS is older than the class or property needs
+///   vz.sdk-too-old            this vzkit was built with a macOS SDK that lacks the class or property
+///   vz.intel-mac              the class exists only on Apple silicon
+inline constexpr const char* kMacosTooOld = "vz.macos-too-old";
+inline constexpr const char* kSdkTooOld = "vz.sdk-too-old";
+
+/// Builds the VZ objects for `plan` and runs validateWithError:. Empty when VZ accepts it.
+kernel::Diagnostics validate(const vzkit::vz::Configuration& plan, const BuildOptions& options = {});
+
+/// The host's limits as JSON, for validation before a plan is run:
+/// {"engine": "vz", "virtualization_supported": bool, "macos_major": int, "sdk": int (e.g. 150000),
+///  "cpu_count": {"min": n, "max": n}, "memory_size": {"min": bytes, "max": bytes},
+///  "rosetta": "installed" | "not-installed" | "not-supported",
+///  "nested_virtualization_supported": bool,
+///  "hardware_model_supported": bool (only when `hardware_model_file` is given and readable)}.
+std::string host_bounds_json(const std::string& hardware_model_file = {});
+
+/// A VM on Virtualization.framework. Every operation and event runs on the VM's own serial
+/// dispatch queue (the "event loop" of <vzkit/machine.hpp>); completions and events arrive there.
+class VzMachine final : public vzkit::Machine {
+ public:
+  /// Builds and validates `plan`; returns null and fills `problems` when VZ refuses it.
+  static std::unique_ptr<VzMachine> create(const vzkit::vz::Configuration& plan, const BuildOptions& options,
+                                           kernel::Diagnostics& problems);
+  ~VzMachine() override;
+
+  MachineState state() const override;
+  void set_event_handler(EventHandler handler) override;
+  void start(Completion done) override;
+  void pause(Completion done) override;
+  void resume(Completion done) override;
+  void request_stop(Completion done) override;
+  void stop(Completion done) override;
+
+  /// The VZVirtualMachine, as an unretained pointer (for VZVirtualMachineView in the window app).
+  void* native_handle() const;
+  /// Runs `fn` on the VM's queue and waits for it. Never call it from that queue.
+  void run_on_queue(const std::function<void()>& fn) const;
+
+  struct Impl;
+
+ private:
+  explicit VzMachine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace vzkit::bridge::vz

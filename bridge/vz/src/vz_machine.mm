@@ -1,0 +1,208 @@
+// VzMachine: vzkit::Machine over VZVirtualMachine on its own serial dispatch queue.
+//
+// Every VZVirtualMachine call is made on that queue (VZ requires it); completions and delegate
+// callbacks arrive there and become MachineEvents. VZ's state is read back after each call and
+// callback, and a state_changed event is sent whenever it differs from the last one seen.
+#include <vzkit/bridge/vz/objc_bridge.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+@class VzkitMachineDelegate;
+
+namespace vzkit::bridge::vz {
+
+struct VzMachine::Impl {
+  dispatch_queue_t queue = nullptr;
+  Built built;
+  ObjcPtr<VZVirtualMachine> vm;
+  ObjcPtr<VzkitMachineDelegate> delegate;
+  std::atomic<MachineState> state{MachineState::stopped};
+  std::mutex handler_lock;
+  EventHandler on_event;
+
+  void emit(const MachineEvent& event) {
+    EventHandler handler;
+    {
+      std::lock_guard<std::mutex> lock(handler_lock);
+      handler = on_event;
+    }
+    if (handler) handler(event);
+  }
+
+  /// On the queue: publish VZ's current state if it changed.
+  void sync_state() {
+    const auto now = static_cast<MachineState>([vm.get() state]);
+    if (state.exchange(now) != now) emit({MachineEvent::Kind::state_changed, now, {}});
+  }
+
+  static std::string message_of(NSError* error) { return error ? reason_of(error) : std::string(); }
+
+  void guest_did_stop() {
+    emit({MachineEvent::Kind::guest_shutdown, state.load(), "the guest powered off"});
+    sync_state();
+  }
+
+  void did_stop_with_error(NSError* error) {
+    sync_state();
+    emit({MachineEvent::Kind::error, state.load(), "the virtual machine stopped: " + message_of(error)});
+  }
+};
+
+}  // namespace vzkit::bridge::vz
+
+/// The VZVirtualMachineDelegate: forwards to the machine that owns it (cleared before it goes).
+@interface VzkitMachineDelegate : NSObject <VZVirtualMachineDelegate> {
+ @public
+  vzkit::bridge::vz::VzMachine::Impl* owner;
+}
+@end
+
+@implementation VzkitMachineDelegate
+- (void)guestDidStopVirtualMachine:(VZVirtualMachine*)virtualMachine {
+  if (owner) owner->guest_did_stop();
+}
+- (void)virtualMachine:(VZVirtualMachine*)virtualMachine didStopWithError:(NSError*)error {
+  if (owner) owner->did_stop_with_error(error);
+}
+- (void)virtualMachine:(VZVirtualMachine*)virtualMachine
+                 networkDevice:(VZNetworkDevice*)networkDevice
+    attachmentWasDisconnectedWithError:(NSError*)error {
+  // The guest keeps running without network; nothing in the Machine interface reports it yet.
+}
+@end
+
+namespace vzkit::bridge::vz {
+
+namespace {
+
+/// dispatch_sync, except that work for the main queue already on the main thread runs inline.
+void run_sync(dispatch_queue_t queue, dispatch_block_t block) {
+  if (queue == dispatch_get_main_queue() && [NSThread isMainThread])
+    block();
+  else
+    dispatch_sync(queue, block);
+}
+
+}  // namespace
+
+std::unique_ptr<VzMachine> VzMachine::create(const vzkit::vz::Configuration& plan, const BuildOptions& options,
+                                             kernel::Diagnostics& problems) {
+  @autoreleasepool {
+    auto impl = std::make_unique<Impl>();
+    impl->built = build(plan, options);
+    problems = validate_built(impl->built);
+    if (!problems.empty()) return nullptr;
+    if (options.use_main_queue) {
+      impl->queue = dispatch_get_main_queue();
+#if !__has_feature(objc_arc)
+      dispatch_retain(impl->queue);
+#endif
+    } else {
+      impl->queue = dispatch_queue_create("org.vzkit.machine", DISPATCH_QUEUE_SERIAL);
+    }
+    VzkitMachineDelegate* delegate = VZKIT_AUTORELEASE([[VzkitMachineDelegate alloc] init]);
+    delegate->owner = impl.get();
+    impl->delegate = delegate;
+    Impl* raw = impl.get();
+    run_sync(raw->queue, ^{
+      raw->vm = VZKIT_AUTORELEASE([[VZVirtualMachine alloc] initWithConfiguration:raw->built.configuration.get()
+                                                                           queue:raw->queue]);
+      [raw->vm.get() setDelegate:delegate];
+      raw->state = static_cast<MachineState>([raw->vm.get() state]);
+    });
+    return std::unique_ptr<VzMachine>(new VzMachine(std::move(impl)));
+  }
+}
+
+VzMachine::VzMachine(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+VzMachine::~VzMachine() {
+  Impl* raw = m_impl.get();
+  // Detach on the queue, then let everything already queued run before the objects go.
+  run_sync(raw->queue, ^{
+    raw->delegate.get()->owner = nullptr;
+    [raw->vm.get() setDelegate:nil];
+  });
+  run_sync(raw->queue, ^{
+    raw->vm = ObjcPtr<VZVirtualMachine>();
+  });
+  VZKIT_DISPATCH_RELEASE(raw->queue);
+}
+
+MachineState VzMachine::state() const { return m_impl->state.load(); }
+
+void VzMachine::set_event_handler(EventHandler handler) {
+  std::lock_guard<std::mutex> lock(m_impl->handler_lock);
+  m_impl->on_event = std::move(handler);
+}
+
+void* VzMachine::native_handle() const { return VZKIT_BRIDGE(void*, m_impl->vm.get()); }
+
+void VzMachine::run_on_queue(const std::function<void()>& fn) const {
+  run_sync(m_impl->queue, ^{
+    fn();
+  });
+}
+
+namespace {
+
+/// Finishes an operation on the queue: publish the state, then tell the caller.
+void finish(VzMachine::Impl* impl, const Completion& done, NSError* error) {
+  impl->sync_state();
+  if (done) done(error ? VzMachine::Impl::message_of(error) : std::string());
+}
+
+}  // namespace
+
+void VzMachine::start(Completion done) {
+  Impl* impl = m_impl.get();
+  dispatch_async(impl->queue, ^{
+    [impl->vm.get() startWithCompletionHandler:^(NSError* error) {
+      finish(impl, done, error);
+    }];
+    impl->sync_state();
+  });
+}
+
+void VzMachine::pause(Completion done) {
+  Impl* impl = m_impl.get();
+  dispatch_async(impl->queue, ^{
+    [impl->vm.get() pauseWithCompletionHandler:^(NSError* error) {
+      finish(impl, done, error);
+    }];
+    impl->sync_state();
+  });
+}
+
+void VzMachine::resume(Completion done) {
+  Impl* impl = m_impl.get();
+  dispatch_async(impl->queue, ^{
+    [impl->vm.get() resumeWithCompletionHandler:^(NSError* error) {
+      finish(impl, done, error);
+    }];
+    impl->sync_state();
+  });
+}
+
+void VzMachine::stop(Completion done) {
+  Impl* impl = m_impl.get();
+  dispatch_async(impl->queue, ^{
+    [impl->vm.get() stopWithCompletionHandler:^(NSError* error) {
+      finish(impl, done, error);
+    }];
+    impl->sync_state();
+  });
+}
+
+void VzMachine::request_stop(Completion done) {
+  Impl* impl = m_impl.get();
+  dispatch_async(impl->queue, ^{
+    NSError* error = nil;
+    const bool delivered = [impl->vm.get() requestStopWithError:&error];
+    finish(impl, done, delivered ? nil : error);
+  });
+}
+
+}  // namespace vzkit::bridge::vz

@@ -1,0 +1,66 @@
+// Sizes with units, as specs write them ("4GiB", "512MiB", "1.5G"). Header-only: the kernel and
+// plugins share one reading of a size.
+#pragma once
+
+#include <cctype>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vzkit {
+
+/// Bytes for "64GiB", "1.5G", "4096": the same units as the spec's "memory". Nullopt on bad
+/// syntax, fractions of a byte and overflow.
+inline std::optional<std::uint64_t> parse_size(std::string_view t) {
+  std::size_t i = 0;
+  unsigned __int128 mantissa = 0, scale = 1;
+  bool point = false, digits = false;
+  for (; i < t.size() && i < 24; ++i) {
+    const char ch = t[i];
+    if (ch == '.' && !point) {
+      point = true;
+    } else if (std::isdigit(static_cast<unsigned char>(ch))) {
+      mantissa = mantissa * 10 + static_cast<unsigned>(ch - '0');
+      if (point) scale *= 10;
+      digits = true;
+    } else {
+      break;
+    }
+  }
+  if (!digits || (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])))) return std::nullopt;
+  std::string_view unit = t.substr(i);
+  if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  struct Unit {
+    std::string_view name;
+    std::uint64_t factor;
+  };
+  static constexpr Unit units[] = {{"", 1},
+                                   {"B", 1},
+                                   {"K", 1ull << 10}, {"KiB", 1ull << 10}, {"KB", 1000ull},
+                                   {"M", 1ull << 20}, {"MiB", 1ull << 20}, {"MB", 1000000ull},
+                                   {"G", 1ull << 30}, {"GiB", 1ull << 30}, {"GB", 1000000000ull},
+                                   {"T", 1ull << 40}, {"TiB", 1ull << 40}, {"TB", 1000000000000ull}};
+  for (const auto& u : units) {
+    if (unit != u.name) continue;
+    const unsigned __int128 total = mantissa * u.factor;
+    if (total % scale != 0) return std::nullopt;
+    const unsigned __int128 bytes = total / scale;
+    if (bytes > UINT64_MAX) return std::nullopt;
+    return static_cast<std::uint64_t>(bytes);
+  }
+  return std::nullopt;
+}
+
+/// "4 GiB", "1536 MiB", "1000 B": the largest binary unit that divides the size exactly.
+inline std::string format_size(std::uint64_t bytes) {
+  static constexpr const char* names[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (i < 4 && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++i;
+  }
+  return std::to_string(bytes) + " " + names[i];
+}
+
+}  // namespace vzkit
