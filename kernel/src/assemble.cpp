@@ -14,28 +14,32 @@ AssembleError::AssembleError(Diagnostics d)
 
 namespace {
 
-void merge(json::value& into, const json::value& from, const std::string& path, const json::object& origin,
+// `from` is consumed: its pieces move into the plan. Paths are built only for conflicts.
+void merge(json::value& into, json::value&& from, const std::string& path, const json::object& origin,
            std::vector<std::string>& conflicts) {
   if (from.is_null()) return;
+  auto stamp = [&](json::value& e) {
+    if (e.is_object() && !e.get_object().contains("origin")) e.get_object()["origin"] = origin;
+  };
   if (into.is_null()) {
-    into = from;
+    into = std::move(from);
     if (into.is_array())
-      for (auto& e : into.get_array())
-        if (e.is_object() && !e.get_object().contains("origin")) e.get_object()["origin"] = origin;
+      for (auto& e : into.get_array()) stamp(e);
     return;
   }
   if (into.is_object() && from.is_object()) {
-    for (const auto& kv : from.get_object()) {
+    for (auto& kv : from.get_object()) {
       json::value& slot = into.get_object()[kv.key()];
-      merge(slot, kv.value(), path.empty() ? std::string(kv.key()) : path + "." + std::string(kv.key()), origin, conflicts);
+      merge(slot, std::move(kv.value()), path.empty() ? std::string(kv.key()) : path + "." + std::string(kv.key()),
+            origin, conflicts);
     }
     return;
   }
   if (into.is_array() && from.is_array()) {
-    for (const auto& e : from.get_array()) {
-      json::value copy = e;
-      if (copy.is_object() && !copy.get_object().contains("origin")) copy.get_object()["origin"] = origin;
-      into.get_array().push_back(std::move(copy));
+    auto& target = into.get_array();
+    for (auto& e : from.get_array()) {
+      stamp(e);
+      target.push_back(std::move(e));
     }
     return;
   }
@@ -63,14 +67,13 @@ json::value base_model(const Spec& spec, const AssembleOptions& o) {
 
 }  // namespace
 
-void merge_fragment(json::value& plan, const json::value& fragment, const json::object& origin,
+void merge_fragment(json::value& plan, json::value f, const json::object& origin,
                     const std::vector<std::string>& stamp_keys, std::vector<std::string>& conflicts) {
-  json::value f = fragment;
   if (f.is_object())
     for (const auto& k : stamp_keys)
       if (auto* v = f.get_object().if_contains(k); v && v->is_object() && !v->get_object().contains("origin"))
         v->get_object()["origin"] = origin;
-  merge(plan, f, "", origin, conflicts);
+  merge(plan, std::move(f), "", origin, conflicts);
 }
 
 Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& options) {
@@ -113,7 +116,7 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
       continue;
     }
     std::vector<std::string> conflicts;
-    merge_fragment(plan, fragment, json::object{{"plugin", dev.plugin}, {"path", dev.path}}, stamp, conflicts);
+    merge_fragment(plan, std::move(fragment), json::object{{"plugin", dev.plugin}, {"path", dev.path}}, stamp, conflicts);
     for (const auto& c : conflicts)
       fail(&dev, "assemble.conflict", "sets " + c + " differently from another device",
            "two devices want the same engine setting; remove one of them");

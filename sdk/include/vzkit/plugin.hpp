@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace vzkit::sdk {
 
@@ -239,11 +240,17 @@ vzkit_type_status guarded(vzkit_type_sink* out, F&& body) {
   return VZKIT_STATUS_ERROR;
 }
 
-inline json::object parse_request(vzkit_type_string request) {
-  auto v = json::parse(std::string_view(request.data, request.size));
+/// Parses a request into `storage` (a per-call arena: everything a hook builds from it is freed
+/// at once when the call returns).
+inline json::object parse_request(vzkit_type_string request, json::storage_ptr storage = {}) {
+  auto v = json::parse(std::string_view(request.data, request.size), std::move(storage));
   if (!v.is_object()) throw Failure("request is not a JSON object");
   return std::move(v.get_object());
 }
+
+/// Whether P declares its own validate(): if not, &P::validate is still the base's.
+template <class P>
+constexpr bool has_rules = !std::is_same_v<decltype(&P::validate), decltype(&Plugin::validate)>;
 
 inline const Config& config_of(const json::object& request) {
   static const Config empty;
@@ -259,8 +266,13 @@ const P& instance() {
 
 template <class P>
 vzkit_type_status on_validate(vzkit_type_string request, vzkit_type_sink* out) {
+  if constexpr (!has_rules<P>) {
+    write(out, "[]");  // no rules beyond the schema: nothing to parse
+    return VZKIT_STATUS_OK;
+  }
   return guarded(out, [&] {
-    auto req = parse_request(request);
+    json::monotonic_resource arena;
+    auto req = parse_request(request, &arena);
     Diagnostics d;
     const json::value* ctx = req.if_contains("context");
     instance<P>().validate(config_of(req), Context::from_json(ctx ? *ctx : json::value()), d);
@@ -271,7 +283,8 @@ vzkit_type_status on_validate(vzkit_type_string request, vzkit_type_sink* out) {
 template <class P>
 vzkit_type_status on_assemble(vzkit_type_string request, vzkit_type_sink* out) {
   return guarded(out, [&] {
-    auto req = parse_request(request);
+    json::monotonic_resource arena;
+    auto req = parse_request(request, &arena);
     const json::value* ctx_v = req.if_contains("context");
     const Context ctx = Context::from_json(ctx_v ? *ctx_v : json::value());
     const json::value* base = req.if_contains("base");
@@ -280,12 +293,12 @@ vzkit_type_status on_assemble(vzkit_type_string request, vzkit_type_sink* out) {
     if (engine == "vz") {
       auto plan = json::value_to<vz::Configuration>(base ? *base : empty);
       instance<P>().assemble_vz(config_of(req), ctx, plan);
-      return json::serialize(json::value_from(plan));
+      return json::serialize(json::value_from(plan, &arena));
     }
     if (engine == "qemu") {
       auto plan = json::value_to<qemu::Machine>(base ? *base : empty);
       instance<P>().assemble_qemu(config_of(req), ctx, plan);
-      return json::serialize(json::value_from(plan));
+      return json::serialize(json::value_from(plan, &arena));
     }
     throw Failure("unknown engine '" + engine + "'");
   });

@@ -40,7 +40,7 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
 /// object stamped with `origin` unless it has one), scalars must agree. `stamp_keys` are
 /// top-level keys whose object values also get the origin. Conflicts are appended to `conflicts`
 /// as "key.path: existing vs new".
-void merge_fragment(boost::json::value& plan, const boost::json::value& fragment, const boost::json::object& origin,
+void merge_fragment(boost::json::value& plan, boost::json::value fragment, const boost::json::object& origin,
                     const std::vector<std::string>& stamp_keys, std::vector<std::string>& conflicts);
 
 }  // namespace vzkit::kernel
