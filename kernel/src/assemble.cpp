@@ -94,8 +94,11 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
     fail(nullptr, "engine.unknown", "unknown engine '" + options.engine + "'", "use --engine vz or --engine qemu");
     throw AssembleError(problems);
   }
+  // Fragments and the merged plan live in one arena until the typed model has checked them; the
+  // plan handed back is a fresh, canonical copy.
+  json::monotonic_resource arena;
   const json::value base = base_model(spec, options);
-  json::value plan = base;
+  json::value plan(base, &arena);
   const std::vector<std::string> stamp = options.engine == "vz" ? std::vector<std::string>{"platform", "boot_loader"}
                                                                 : std::vector<std::string>{};
   for (const auto& dev : spec.devices) {
@@ -104,13 +107,14 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
       fail(&dev, "spec.unknown-plugin", "no plugin named '" + dev.plugin + "' is loaded");
       continue;
     }
-    json::object request{{"engine", options.engine},
-                         {"config", dev.config},
-                         {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, options.materialize)},
-                         {"base", base}};
-    json::value fragment;
+    json::object request({{"engine", options.engine},
+                          {"config", dev.config},
+                          {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, options.materialize)},
+                          {"base", base}},
+                         &arena);
+    json::value fragment(json::object_kind, &arena);
     try {
-      fragment = plugin->assemble(request);
+      fragment = plugin->assemble(request, &arena);
     } catch (const std::exception& e) {
       fail(&dev, "assemble.failed", e.what());
       continue;

@@ -268,10 +268,10 @@ json::array LoadedPlugin::validate(const json::value& request) const {
   return std::move(v.get_array());
 }
 
-json::value LoadedPlugin::assemble(const json::value& request) const {
+json::value LoadedPlugin::assemble(const json::value& request, json::storage_ptr storage) const {
   auto text = call(*this, m_descriptor->on_assemble, request, "assemble");
   try {
-    return json::parse(text);
+    return json::parse(text, std::move(storage));
   } catch (const std::exception&) {
     throw std::runtime_error("plugin '" + name() + "' returned a plan fragment that is not JSON");
   }

@@ -228,8 +228,10 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
       if (!schema_ok[k]) continue;
       const auto& dev = spec.devices[k];
       const LoadedPlugin* plugin = host.find(dev.plugin);
-      json::object request{{"config", dev.config},
-                           {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, false)}};
+      json::monotonic_resource arena;  // the request lives only for this call
+      json::object request({{"config", dev.config},
+                            {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, false)}},
+                           &arena);
       json::array found;
       try {
         found = plugin->validate(request);

@@ -271,7 +271,8 @@ vzkit_type_status on_validate(vzkit_type_string request, vzkit_type_sink* out) {
     return VZKIT_STATUS_OK;
   }
   return guarded(out, [&] {
-    json::monotonic_resource arena;
+    unsigned char first_block[16384];  // typical requests fit: no heap allocation at all
+    json::monotonic_resource arena(first_block, sizeof first_block);
     auto req = parse_request(request, &arena);
     Diagnostics d;
     const json::value* ctx = req.if_contains("context");
@@ -283,7 +284,8 @@ vzkit_type_status on_validate(vzkit_type_string request, vzkit_type_sink* out) {
 template <class P>
 vzkit_type_status on_assemble(vzkit_type_string request, vzkit_type_sink* out) {
   return guarded(out, [&] {
-    json::monotonic_resource arena;
+    unsigned char first_block[16384];  // typical requests fit: no heap allocation at all
+    json::monotonic_resource arena(first_block, sizeof first_block);
     auto req = parse_request(request, &arena);
     const json::value* ctx_v = req.if_contains("context");
     const Context ctx = Context::from_json(ctx_v ? *ctx_v : json::value());

@@ -2,6 +2,7 @@
 // checks the ABI handshake and the manifest, and calls the plugins' hooks.
 #pragma once
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <filesystem>
@@ -72,8 +73,8 @@ class LoadedPlugin {
   /// Calls the plugin's validate hook; returns its diagnostics array. Throws std::runtime_error
   /// with the plugin's reason when the hook fails.
   boost::json::array validate(const boost::json::value& request) const;
-  /// Calls the plugin's assemble hook; returns the plan fragment.
-  boost::json::value assemble(const boost::json::value& request) const;
+  /// Calls the plugin's assemble hook; returns the plan fragment, allocated from `storage`.
+  boost::json::value assemble(const boost::json::value& request, boost::json::storage_ptr storage = {}) const;
   /// Calls the plugin's describe hook, when it has one (ABI 1.1); nullopt otherwise.
   std::optional<std::string> describe(const boost::json::value& request) const;
 
