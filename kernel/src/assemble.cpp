@@ -126,20 +126,22 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
            "two devices want the same engine setting; remove one of them");
   }
   if (!problems.empty()) throw AssembleError(problems);
+  // The canonical plan is built in default storage: `plan` and its arena end here.
+  json::value canonical;
   try {
     if (options.engine == "vz") {
-      plan = json::value_from(json::value_to<vz::Configuration>(plan));
+      canonical = json::value_from(json::value_to<vz::Configuration>(plan));
     } else {
       auto m = json::value_to<qemu::Machine>(plan);
       qemu::remove_duplicates(m);
-      plan = json::value_from(m);
+      canonical = json::value_from(m);
     }
   } catch (const std::exception& e) {
     fail(nullptr, "assemble.bad-plan", std::string("the plugins produced a plan the engine model rejects: ") + e.what(),
          "this is a bug in a plugin; the message names the object concerned");
     throw AssembleError(problems);
   }
-  return {options.engine, std::move(plan)};
+  return {options.engine, std::move(canonical)};
 }
 
 }  // namespace vzkit::kernel
