@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 qemu-utils ovmf busybox-static cpio kmod
   systemd-boot-efi dosfstools mtools binutils procps
-  hyperfine
+  hyperfine time
   clang libgnustep-base-dev libblocksruntime-dev
 )
 

@@ -158,7 +158,10 @@ int cmd_plan(const Globals& g, const std::string& file, const std::string& engin
   if (format == "json") {
     std::cout << pretty_json(plan.model);
   } else if (format == "argv") {
-    std::cout << shell_join(qemu::to_argv(json::value_to<qemu::Machine>(plan.model))) << "\n";
+    // Runnable as printed: headless, as `vzkit run` is by default (it adds its QMP sockets too).
+    auto argv = qemu::to_argv(json::value_to<qemu::Machine>(plan.model));
+    argv.insert(argv.end(), {"-display", "none"});
+    std::cout << shell_join(argv) << "\n";
   } else {
     std::cout << to_swift(json::value_to<vz::Configuration>(plan.model), spec->name);
   }
