@@ -95,18 +95,12 @@ void print_diagnostics(const Diagnostics& ds) {
 
 namespace {
 
-// Loads and validates a spec. Returns nullopt (after printing) when it has errors.
+// Loads and validates a spec; every diagnostic ends up in `all`. nullopt when one is an error.
 std::optional<Spec> checked_spec(const PluginHost& host, const std::string& file, const std::string& engine,
                                  Diagnostics& all) {
-  auto parsed = load_spec(file);
-  all = parsed.diagnostics;
-  if (!parsed.spec) return std::nullopt;
   ValidateOptions o;
   o.engine = engine;
-  auto found = validate(*parsed.spec, host, o);
-  all.insert(all.end(), found.begin(), found.end());
-  if (has_errors(all)) return std::nullopt;
-  return std::move(parsed.spec);
+  return validated(load_spec(file), host, o, all);
 }
 
 }  // namespace

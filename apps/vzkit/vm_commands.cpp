@@ -44,18 +44,13 @@ std::string read_file(const fs::path& p) {
 // Parses and validates spec text for `engine`, printing every diagnostic. nullopt on errors.
 std::optional<Spec> checked(const PluginHost& host, const std::string& text, const std::string& file,
                             const fs::path& dir, const std::string& engine, const fs::path& bundle_dir) {
-  auto parsed = parse_spec(text, file, dir);
-  Diagnostics all = parsed.diagnostics;
-  if (parsed.spec) {
-    ValidateOptions o;
-    o.engine = engine;
-    o.bundle_dir = bundle_dir.string();
-    auto found = validate(*parsed.spec, host, o);
-    all.insert(all.end(), found.begin(), found.end());
-  }
+  ValidateOptions o;
+  o.engine = engine;
+  o.bundle_dir = bundle_dir.string();
+  Diagnostics all;
+  auto spec = validated(parse_spec(text, file, dir), host, o, all);
   print_diagnostics(all);
-  if (has_errors(all)) return std::nullopt;
-  return std::move(parsed.spec);
+  return spec;
 }
 
 std::optional<Bundle> open_or_report(const std::string& name) {

@@ -129,15 +129,12 @@ std::string Host::spec_schema() const { return json::serialize(kernel::spec_sche
 
 Validation Host::validate(const std::string& spec_json, const std::string& spec_dir, const std::string& engine,
                           const std::string& file_name) const {
-  auto parsed = kernel::parse_spec(spec_json, file_name, spec_dir);
-  kernel::Diagnostics all = parsed.diagnostics;
-  if (parsed.spec) {
-    kernel::ValidateOptions o;
-    o.engine = engine;
-    auto found = kernel::validate(*parsed.spec, m_impl->plugins, o);
-    all.insert(all.end(), found.begin(), found.end());
-  }
-  return {!kernel::has_errors(all), convert(all)};
+  kernel::ValidateOptions o;
+  o.engine = engine;
+  kernel::Diagnostics all;
+  const bool valid = kernel::validated(kernel::parse_spec(spec_json, file_name, spec_dir), m_impl->plugins, o, all)
+                         .has_value();
+  return {valid, convert(all)};
 }
 
 Plan Host::plan(const std::string& spec_json, const std::string& spec_dir, const PlanOptions& options,

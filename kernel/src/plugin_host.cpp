@@ -2,13 +2,13 @@
 #include <vzkit/kernel/version.hpp>
 #include <vzkit/plugin.h>
 
+#include "schema_check.hpp"
+
 #define BOOST_DLL_USE_STD_FS
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/json.hpp>
-#include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -35,8 +35,6 @@ struct StringSink {
   std::string text;
   vzkit_type_sink sink{sizeof(vzkit_type_sink), &text, &sink_append};
 };
-
-std::string plural(std::size_t n, const char* one, const char* many) { return n == 1 ? one : many; }
 
 std::vector<std::string> string_list(const json::object& o, const char* key) {
   std::vector<std::string> out;
@@ -84,14 +82,6 @@ struct Registry {
 Registry& registry() {
   static Registry* r = new Registry();  // never destroyed: plugins are never unloaded
   return *r;
-}
-
-std::unique_ptr<valijson::Schema> compile_schema(const json::value& schema) {
-  auto compiled = std::make_unique<valijson::Schema>();
-  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::BoostJsonAdapter adapter(schema);
-  parser.populateSchema(adapter, *compiled);
-  return compiled;
 }
 
 bool is_plugin_file(const fs::path& p) {
@@ -152,7 +142,7 @@ std::variant<const LoadedPlugin*, std::string> load_one(const fs::path& file, co
   }
   std::unique_ptr<valijson::Schema> schema;
   try {
-    schema = compile_schema(manifest.schema);
+    schema = detail::compile(manifest.schema);
   } catch (const std::exception& e) {
     return "its config schema is not valid JSON Schema: " + std::string(e.what());
   }

@@ -133,6 +133,16 @@ json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::st
   return c;
 }
 
+std::optional<Spec> validated(ParsedSpec parsed, const PluginHost& host, const ValidateOptions& options,
+                              Diagnostics& all) {
+  all.insert(all.end(), parsed.diagnostics.begin(), parsed.diagnostics.end());
+  if (!parsed.spec) return std::nullopt;
+  auto found = validate(*parsed.spec, host, options);
+  all.insert(all.end(), found.begin(), found.end());
+  if (has_errors(all)) return std::nullopt;
+  return std::move(parsed.spec);
+}
+
 json::value spec_schema(const PluginHost& host) {
   json::value s = top_schema();
   json::array alternatives;

@@ -29,7 +29,6 @@ Run vzkit(const std::string& args, bool stdout_only = false) {
   return r;
 }
 
-std::string example(const std::string& name) { return std::string(VZKIT_SOURCE_DIR) + "/examples/" + name; }
 std::string data(const std::string& name) { return (data_dir() / name).string(); }
 
 class TempSpec {

@@ -9,6 +9,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <optional>
 #include <string>
 
 namespace vzkit::kernel {
@@ -22,6 +23,11 @@ struct ValidateOptions {
 /// Checks `spec` and completes it (defaults, typed fields, device entries). Returns every
 /// diagnostic found; the spec is usable for assembly when none is an error.
 Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& options = {});
+
+/// Parse diagnostics plus validation in one step: appends every diagnostic to `all` and returns
+/// the completed spec when none of them is an error.
+std::optional<Spec> validated(ParsedSpec parsed, const PluginHost& host, const ValidateOptions& options,
+                              Diagnostics& all);
 
 /// The JSON Schema of a whole spec: top-level keys plus, for "devices", one alternative per
 /// loaded plugin (its schema with "plugin" fixed to its name).
