@@ -41,6 +41,44 @@ const json::value* step_value(const json::value* v, const Segment& s) {
   return v->is_object() ? v->get_object().if_contains(s.key) : nullptr;
 }
 
+/// Follows a "$ref" within the same document ("#", "#/definitions/port", or the document's own
+/// "$id" followed by such a fragment), so messages can quote the schema that applied. Other
+/// references are left alone.
+const json::value* resolve(const json::value* root, const json::value* sch) {
+  for (int hops = 0; hops < 16 && sch && sch->is_object(); ++hops) {
+    const auto* ref = sch->get_object().if_contains("$ref");
+    if (!ref || !ref->is_string()) return sch;
+    std::string target(ref->get_string());
+    const auto hash = target.find('#');
+    if (hash == std::string::npos) return sch;
+    if (hash > 0) {
+      const auto* id = root->is_object() ? root->get_object().if_contains("$id") : nullptr;
+      if (!id || !id->is_string()) return sch;
+      std::string base(id->get_string());
+      if (!base.empty() && base.back() == '#') base.pop_back();
+      if (target.substr(0, hash) != base) return sch;
+    }
+    const json::value* at = root;
+    std::string pointer = target.substr(hash + 1);
+    for (std::size_t pos = 0; at && pos < pointer.size();) {
+      if (pointer[pos] != '/') return sch;
+      auto next = pointer.find('/', pos + 1);
+      std::string token = pointer.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+      for (std::size_t t; (t = token.find("~1")) != std::string::npos;) token.replace(t, 2, "/");
+      for (std::size_t t; (t = token.find("~0")) != std::string::npos;) token.replace(t, 2, "~");
+      if (at->is_object()) at = at->get_object().if_contains(token);
+      else if (at->is_array() && !token.empty() && token.find_first_not_of("0123456789") == std::string::npos &&
+               std::stoul(token) < at->get_array().size())
+        at = &at->get_array()[std::stoul(token)];
+      else at = nullptr;
+      pos = next == std::string::npos ? pointer.size() : next;
+    }
+    if (!at) return sch;
+    sch = at;
+  }
+  return sch;
+}
+
 const json::value* step_schema(const json::value* sch, const Segment& s) {
   if (!sch || !sch->is_object()) return nullptr;
   const auto& o = sch->get_object();
@@ -215,11 +253,11 @@ bool check(const valijson::Schema& compiled, const json::value& schema, const js
     if (std::any_of(alternatives.begin(), alternatives.end(), [&](const Raw* a) { return is_prefix(a->segs, r.segs); }))
       continue;
     const json::value* v = &value;
-    const json::value* sch = &schema;
+    const json::value* sch = resolve(&schema, &schema);
     std::string path = prefix;
     for (const auto& s : r.segs) {
       v = step_value(v, s);
-      sch = step_schema(sch, s);
+      sch = resolve(&schema, step_schema(sch, s));
       path = s.is_index ? join_path(path, s.index) : join_path(path, s.key);
     }
     Diagnostic d;
@@ -252,7 +290,7 @@ bool check(const valijson::Schema& compiled, const json::value& schema, const js
       d.code = "schema.required";
       d.path = join_path(path, key);
       d.message = "is required";
-      const json::value* sub = step_schema(sch, Segment{false, key, 0});
+      const json::value* sub = resolve(&schema, step_schema(sch, Segment{false, key, 0}));
       if (const auto* dsc = schema_key(sub, "description"); dsc && dsc->is_string())
         d.hint = std::string(key) + ": " + std::string(dsc->get_string());
     } else if (starts_with(desc, "Object contains a property that could not be validated")) {

@@ -1,21 +1,25 @@
-// Conformance: the same checks over every plugin found in the build tree, so a new plugin is
-// covered the moment it exists. `vzkit plugin check FILE` runs these rules on one file.
+// Conformance: kernel::check_conformance over every plugin found in the build tree, so a new
+// plugin is covered the moment it exists (`vzkit plugin check FILE` runs the same rules on one
+// file); and over test plugins that break rules on purpose, so each rule is seen to fail.
 #include "../unit/test_support.hpp"
 
-#include "../../kernel/src/schema_check.hpp"
+#include <vzkit/kernel/conformance.hpp>
 
-#include <vzkit/qemu/machine.hpp>
-#include <vzkit/vz/configuration.hpp>
-
-#include <valijson/schema.hpp>
-
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
 
 namespace {
 
 using namespace vzkit;
 using namespace vzkit::test;
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kAllChecks = {"schema.metaschema", "schema.strict",          "schema.documented",
+                                             "manifest.complete", "examples.validate",      "config.rejects-unknown",
+                                             "fragments.round-trip"};
 
 std::vector<std::string> plugin_names() {
   std::vector<std::string> names;
@@ -23,16 +27,40 @@ std::vector<std::string> plugin_names() {
   return names;
 }
 
-const kernel::LoadedPlugin& plugin(const std::string& name) { return *builtin_plugins().find(name); }
+/// The one plugin in a folder of test-plugins/.
+const kernel::LoadedPlugin& test_plugin(const std::string& folder) {
+  static std::map<std::string, kernel::PluginHost> hosts;
+  auto& h = hosts[folder];
+  if (h.plugins().empty()) h.load({{fs::path(VZKIT_TEST_PLUGINS) / folder, "test"}});
+  if (h.plugins().size() != 1) throw std::runtime_error("test-plugins/" + folder + " did not load one plugin");
+  return *h.plugins().front();
+}
 
-const json::value& metaschema() {
-  static const json::value v = [] {
-    std::ifstream in(std::string(VZKIT_SOURCE_DIR) + "/tests/conformance/draft-07-schema.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return json::parse(ss.str());
-  }();
-  return v;
+/// Fails unless exactly the checks in `failing` failed; prints the report when not.
+::testing::AssertionResult fails_exactly(const kernel::ConformanceReport& r, const std::set<std::string>& failing) {
+  std::vector<std::string> ids;
+  for (const auto& c : r.checks) ids.push_back(c.id);
+  if (ids != kAllChecks) return ::testing::AssertionFailure() << "unexpected checks or order:\n" << kernel::format(r);
+  for (const auto& c : r.checks) {
+    const bool should_fail = failing.count(c.id) > 0;
+    if (c.passed == should_fail || c.passed != c.problems.empty())
+      return ::testing::AssertionFailure() << c.id << " should " << (should_fail ? "fail" : "pass") << ":\n"
+                                           << kernel::format(r);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+/// True when one problem of check `id` contains every one of `parts`.
+::testing::AssertionResult has_problem(const kernel::ConformanceReport& r, const std::string& id,
+                                       std::initializer_list<std::string> parts) {
+  const auto* c = r.find(id);
+  if (!c) return ::testing::AssertionFailure() << "no check " << id;
+  for (const auto& p : c->problems)
+    if (std::all_of(parts.begin(), parts.end(), [&](const std::string& s) { return p.find(s) != std::string::npos; }))
+      return ::testing::AssertionSuccess();
+  auto f = ::testing::AssertionFailure() << "no problem of " << id << " contains";
+  for (const auto& s : parts) f << " [" << s << "]";
+  return f << "; report:\n" << kernel::format(r);
 }
 
 class Conformance : public ::testing::TestWithParam<std::string> {};
@@ -42,94 +70,11 @@ TEST(ConformanceSetup, BuiltInPluginsAllLoad) {
   EXPECT_GE(builtin_plugins().plugins().size(), 2u);
 }
 
-TEST_P(Conformance, SchemaIsValidJsonSchema) {
-  const auto& schema = plugin(GetParam()).manifest().schema;
-  static const auto compiled_meta = kernel::detail::compile(metaschema());
-  Diagnostics d;
-  EXPECT_TRUE(kernel::detail::check(*compiled_meta, metaschema(), schema, "schema", GetParam(), "", d))
-      << kernel::format(d);
-}
-
-TEST_P(Conformance, SchemaIsStrictAndDocumented) {
-  const auto& s = plugin(GetParam()).manifest().schema.as_object();
-  EXPECT_EQ(s.at("type"), "object");
-  ASSERT_TRUE(s.contains("additionalProperties")) << "unknown keys must be errors";
-  EXPECT_EQ(s.at("additionalProperties"), false);
-  EXPECT_TRUE(s.contains("description"));
-  if (const auto* props = s.if_contains("properties"))
-    for (const auto& kv : props->as_object()) {
-      EXPECT_TRUE(kv.value().as_object().contains("title")) << kv.key() << " has no title";
-      EXPECT_TRUE(kv.value().as_object().contains("description")) << kv.key() << " has no description";
-    }
-}
-
-TEST_P(Conformance, ManifestIsComplete) {
-  const auto& m = plugin(GetParam()).manifest();
-  EXPECT_FALSE(m.summary.empty());
-  EXPECT_FALSE(m.engines.empty());
-  EXPECT_FALSE(m.version.empty());
-  if (m.supports("vz")) EXPECT_FALSE(m.min_macos.empty()) << "a VZ plugin states the macOS its classes need";
-  for (const char* engine : {"vz", "qemu"})
-    if (!m.supports(engine)) EXPECT_TRUE(m.engine_notes.count(engine)) << "say why it cannot run on " << engine;
-}
-
-TEST_P(Conformance, ExamplesValidate) {
-  const auto& p = plugin(GetParam());
-  const auto* examples = p.manifest().schema.as_object().if_contains("examples");
-  ASSERT_TRUE(examples && examples->is_array() && !examples->as_array().empty()) << "the schema needs examples";
-  for (const auto& ex : examples->as_array()) {
-    Diagnostics d;
-    EXPECT_TRUE(kernel::detail::check(p.compiled_schema(), p.manifest().schema, ex, "example", p.name(), "", d))
-        << json::serialize(ex) << "\n"
-        << kernel::format(d);
-  }
-}
-
-TEST_P(Conformance, EmptyOrUnknownConfigFailsWithANamedPath) {
-  const auto& p = plugin(GetParam());
-  const auto& s = p.manifest().schema.as_object();
-  Diagnostics d;
-  const auto* required = s.if_contains("required");
-  if (required && !required->as_array().empty()) {
-    EXPECT_FALSE(kernel::detail::check(p.compiled_schema(), p.manifest().schema, json::object{}, "devices[0]", p.name(), "", d));
-    for (const auto& key : required->as_array())
-      EXPECT_TRUE(expect_diag(d, "schema.required", "devices[0]." + std::string(key.as_string()), p.name()));
-  } else {
-    EXPECT_FALSE(kernel::detail::check(p.compiled_schema(), p.manifest().schema, json::object{{"no_such_key", 1}},
-                                       "devices[0]", p.name(), "", d));
-    EXPECT_TRUE(expect_diag(d, "schema.unknown-key", "devices[0].no_such_key", p.name()));
-  }
-}
-
-TEST_P(Conformance, PlanFragmentsRoundTripThroughJson) {
-  const auto& p = plugin(GetParam());
-  json::value config = p.manifest().schema.as_object().at("examples").as_array().at(0);
-  kernel::detail::apply_defaults(p.manifest().schema, config);
-  for (const std::string engine : {"vz", "qemu"}) {
-    if (!p.manifest().supports(engine)) continue;
-    json::object context{{"engine", engine}, {"vm_name", "conformance"}, {"spec_dir", data_dir().string()},
-                         {"bundle_dir", "/tmp/vzkit-conformance"}, {"path", "devices[0]"},
-                         {"arch", engine == "vz" ? "aarch64" : "x86_64"}, {"cpus", 2},
-                         {"memory_bytes", 1u << 30}, {"materialize", false}};
-    json::value base = engine == "vz" ? json::value_from(vz::Configuration{}) : json::value_from(qemu::Machine{});
-    json::value fragment;
-    try {
-      fragment = p.assemble(json::object{{"engine", engine}, {"config", config}, {"context", context}, {"base", base}});
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << engine << ": " << e.what();
-      continue;
-    }
-    EXPECT_NE(fragment, base) << engine << ": the plugin added nothing to the plan";
-    if (engine == "vz") {
-      auto typed = json::value_to<vz::Configuration>(fragment);
-      EXPECT_EQ(json::value_from(typed), fragment) << engine;
-      EXPECT_EQ(json::value_to<vz::Configuration>(json::value_from(typed)), typed);
-    } else {
-      auto typed = json::value_to<qemu::Machine>(fragment);
-      EXPECT_EQ(json::value_from(typed), fragment) << engine;
-      EXPECT_EQ(json::value_to<qemu::Machine>(json::value_from(typed)), typed);
-    }
-  }
+TEST_P(Conformance, PluginConforms) {
+  const auto report = kernel::check_conformance(*builtin_plugins().find(GetParam()));
+  EXPECT_EQ(report.plugin, GetParam());
+  EXPECT_EQ(report.checks.size(), kAllChecks.size());
+  EXPECT_TRUE(report.passed()) << kernel::format(report);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryPlugin, Conformance, ::testing::ValuesIn(plugin_names()),
@@ -139,5 +84,76 @@ INSTANTIATE_TEST_SUITE_P(EveryPlugin, Conformance, ::testing::ValuesIn(plugin_na
                              if (c == '-') c = '_';
                            return n;
                          });
+
+TEST(ConformanceRules, LaxPluginFailsTheDocumentationAndStrictnessRules) {
+  const auto r = kernel::check_conformance(test_plugin("nonconforming"));
+  EXPECT_EQ(r.plugin, "lax-plugin");
+  EXPECT_FALSE(r.passed());
+  EXPECT_TRUE(fails_exactly(r, {"schema.strict", "schema.documented", "manifest.complete", "examples.validate",
+                                "config.rejects-unknown"}));
+  EXPECT_TRUE(has_problem(r, "schema.strict", {"schema: the top level has no \"additionalProperties\"",
+                                               "\"additionalProperties\": false"}));
+  EXPECT_TRUE(has_problem(r, "schema.documented", {"schema: properties.speed has no \"description\"", "add one"}));
+  EXPECT_EQ(r.find("schema.documented")->problems.size(), 1u) << kernel::format(r);  // label is documented
+  EXPECT_TRUE(has_problem(r, "manifest.complete", {"manifest: vz.min_macos is missing"}));
+  EXPECT_TRUE(has_problem(r, "examples.validate", {"schema: the top level has no \"examples\""}));
+  EXPECT_TRUE(has_problem(r, "config.rejects-unknown", {"unknown key \"no_such_key\" is accepted"}));
+}
+
+TEST(ConformanceRules, BrokenPluginFailsTheSchemaExampleAndFragmentRules) {
+  const auto r = kernel::check_conformance(test_plugin("misbehaving"));
+  EXPECT_EQ(r.plugin, "broken-plugin");
+  EXPECT_TRUE(fails_exactly(r, {"schema.metaschema", "examples.validate", "fragments.round-trip"}));
+  EXPECT_TRUE(has_problem(r, "schema.metaschema",
+                          {"schema: properties.speed.examples: must be an array, got an integer", "draft-07"}));
+  EXPECT_TRUE(has_problem(r, "examples.validate", {"schema: examples[1].speed: must be between 1 and 10, got 50"}));
+  EXPECT_EQ(r.find("examples.validate")->problems.size(), 1u) << kernel::format(r);  // examples[0] is fine
+  // A factory that throws is a problem of the check, not a crash; so are one that adds
+  // nothing and one that writes files while nothing is to be materialized.
+  EXPECT_TRUE(has_problem(r, "fragments.round-trip", {"qemu: assembling the first example", "the test device is unplugged"}));
+  EXPECT_TRUE(has_problem(r, "fragments.round-trip", {"vz: the plan fragment is the base model unchanged"}));
+  EXPECT_TRUE(has_problem(r, "fragments.round-trip", {"vz: assembling wrote", "state.bin", "materialize is false"}));
+}
+
+TEST(ConformanceRules, TheTemporaryFoldersAreRemoved) {
+  // A temporary folder of this test's own, so checks run by other processes do not count.
+  char pattern[] = "/tmp/vzkit-conformance-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const fs::path own = pattern;
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  setenv("TMPDIR", own.c_str(), 1);
+  kernel::check_conformance(test_plugin("misbehaving"));  // its factory writes into the folder
+  kernel::check_conformance(*builtin_plugins().find("virtiofs"));
+  EXPECT_TRUE(fs::is_empty(own));
+  // The folder is made where TMPDIR says; when it cannot be, that is the check's problem.
+  setenv("TMPDIR", (own / "missing").c_str(), 1);
+  const auto r = kernel::check_conformance(*builtin_plugins().find("entropy"));
+  if (old) setenv("TMPDIR", saved.c_str(), 1);
+  else unsetenv("TMPDIR");
+  EXPECT_TRUE(fails_exactly(r, {"fragments.round-trip"}));
+  EXPECT_TRUE(has_problem(r, "fragments.round-trip", {"the check stopped early: there is no temporary folder", "TMPDIR"}));
+  fs::remove_all(own);
+}
+
+TEST(ConformanceRules, ReportAsTextAndJson) {
+  const auto r = kernel::check_conformance(test_plugin("nonconforming"));
+  const auto text = kernel::format(r);
+  EXPECT_NE(text.find("PASS schema.metaschema"), std::string::npos) << text;
+  EXPECT_NE(text.find("FAIL schema.strict"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n     schema: properties.speed has no \"description\""), std::string::npos) << text;
+  EXPECT_NE(text.find("lax-plugin: 5 of 7 checks failed, 5 problems"), std::string::npos) << text;
+
+  const auto j = kernel::to_json(r);
+  EXPECT_EQ(j.at("plugin"), "lax-plugin");
+  EXPECT_EQ(j.at("passed"), false);
+  ASSERT_EQ(j.at("checks").as_array().size(), kAllChecks.size());
+  EXPECT_EQ(j.at("checks").at(0).at("id"), "schema.metaschema");
+  EXPECT_EQ(j.at("checks").at(0).at("passed"), true);
+  EXPECT_EQ(j.at("checks").at(1).at("problems").as_array().size(), 1u);
+
+  const auto ok = kernel::check_conformance(*builtin_plugins().find("entropy"));
+  EXPECT_NE(kernel::format(ok).find("entropy: conforms (7 checks passed)"), std::string::npos) << kernel::format(ok);
+}
 
 }  // namespace

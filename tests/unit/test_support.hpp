@@ -108,23 +108,30 @@ inline ::testing::AssertionResult expect_diag(const Diagnostics& d, const std::s
                                        << kernel::format(d);
 }
 
-/// Compares `actual` with tests/golden/NAME. With VZKIT_UPDATE_GOLDEN=1 in the environment the
-/// file is (re)written instead, so a reviewer sees the change in the diff.
+/// Compares `actual` with the file at `file`. With VZKIT_UPDATE_GOLDEN=1 in the environment the
+/// file is (re)written instead, so a reviewer sees the change in the diff. `what` names the file
+/// in messages and says how else it is made, if at all.
 /// Absolute paths of this source tree are replaced by "$SRC" before comparing.
-inline void expect_golden(const std::string& name, std::string actual) {
+inline void expect_file_contents(const std::filesystem::path& file, std::string actual, const std::string& what) {
   const std::string src = VZKIT_SOURCE_DIR;
   for (std::size_t pos; (pos = actual.find(src)) != std::string::npos;) actual.replace(pos, src.size(), "$SRC");
-  const auto file = std::filesystem::path(VZKIT_SOURCE_DIR) / "tests" / "golden" / name;
   if (const char* u = std::getenv("VZKIT_UPDATE_GOLDEN"); u && std::string(u) == "1") {
     std::filesystem::create_directories(file.parent_path());
     std::ofstream(file, std::ios::binary) << actual;
     return;
   }
   std::ifstream in(file, std::ios::binary);
-  ASSERT_TRUE(in) << "missing golden file " << file << "; run the test with VZKIT_UPDATE_GOLDEN=1 to create it";
+  ASSERT_TRUE(in) << "missing " << what << " " << file << "; run the test with VZKIT_UPDATE_GOLDEN=1 to create it";
   std::stringstream ss;
   ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), actual) << "golden file " << file << " differs; rerun with VZKIT_UPDATE_GOLDEN=1 if intended";
+  EXPECT_EQ(ss.str(), actual) << what << " " << file << " differs; rerun the test with VZKIT_UPDATE_GOLDEN=1 to "
+                              << "rewrite it if the change is intended";
+}
+
+/// Compares `actual` with tests/golden/NAME (see expect_file_contents).
+inline void expect_golden(const std::string& name, std::string actual) {
+  expect_file_contents(std::filesystem::path(VZKIT_SOURCE_DIR) / "tests" / "golden" / name, std::move(actual),
+                       "golden file");
 }
 
 }  // namespace vzkit::test
