@@ -3,8 +3,10 @@
 #   bin/vzkit                        the command
 #   lib/vzkit/plugins/*.so           the device plugins (vzkit looks in ../lib/vzkit/plugins beside its binary)
 #   include/vzkit/                   the SDK headers: plugin ABI, C++ helper layer, engine object models
-#   lib/cmake/vzkit/                 the CMake package: find_package(vzkit) gives the target vzkit::sdk
-#                                    and the function vzkit_add_plugin(NAME SOURCES...)
+#   lib/libvzkit_host.a (+ the       the host API for front-ends (include/vzkit/host.hpp) and the
+#     kernel and engine libraries)   static libraries it is made of
+#   lib/cmake/vzkit/                 the CMake package: find_package(vzkit) gives the targets vzkit::sdk
+#                                    and vzkit::host, and the function vzkit_add_plugin(NAME SOURCES...)
 #   lib/pkgconfig/vzkit-sdk.pc       the SDK for other build systems
 #
 # Paths are fixed ("lib", not GNUInstallDirs' lib/<triplet>): the binary finds its plugins by a
@@ -25,6 +27,13 @@ endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/ DESTINATION include)
 set_target_properties(vzkit_sdk PROPERTIES EXPORT_NAME sdk)
 install(TARGETS vzkit_sdk EXPORT vzkitTargets)
+
+# ---- the host API for front-ends, vzkit::host. Only host.hpp is public; the kernel and engine
+# libraries are installed because a static vzkit::host links them (their headers are not).
+set_target_properties(vzkit_host PROPERTIES EXPORT_NAME host)
+set_target_properties(vzkit_kernel PROPERTIES EXPORT_NAME internal_kernel)
+set_target_properties(vzkit_bridge_qemu PROPERTIES EXPORT_NAME internal_bridge_qemu)
+install(TARGETS vzkit_host vzkit_kernel vzkit_bridge_qemu EXPORT vzkitTargets ARCHIVE DESTINATION lib)
 install(EXPORT vzkitTargets NAMESPACE vzkit:: DESTINATION ${VZKIT_INSTALL_CMAKEDIR})
 
 # The package's entry point. vzkit_add_plugin() is the very function the tree builds its own
@@ -35,12 +44,16 @@ file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/vzkit-package/vzkitConfig.cmak
 #
 #   find_package(vzkit REQUIRED)
 #   vzkit_add_plugin(NAME SOURCES...)   # builds vzkit-plugin-NAME.so against vzkit::sdk
+#   target_link_libraries(app PRIVATE vzkit::host)   # a front-end on the host API
 #
 # vzkit::sdk             headers of the plugin ABI (plugin.h), the C++ helper layer (plugin.hpp)
 #                        and the engine object models; brings Boost.JSON and C++20
+# vzkit::host            the host API for front-ends (vzkit/host.hpp): plugins, validation, plans,
+#                        VMs and running them
 # VZKIT_PLUGIN_DIR       the folder this vzkit loads its installed plugins from
 include(CMakeFindDependencyMacro)
-find_dependency(Boost 1.81 COMPONENTS json)
+find_dependency(Boost 1.81 COMPONENTS json filesystem)
+find_dependency(Threads)
 include("${CMAKE_CURRENT_LIST_DIR}/vzkitTargets.cmake")
 include("${CMAKE_CURRENT_LIST_DIR}/VzkitPlugin.cmake")
 get_filename_component(VZKIT_PLUGIN_DIR "${CMAKE_CURRENT_LIST_DIR}/../../vzkit/plugins" ABSOLUTE)

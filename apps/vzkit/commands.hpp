@@ -1,9 +1,9 @@
-// The vzkit command's subcommands. Each returns the process exit status:
-// 0 success, 1 failure of the operation, 2 invalid input (diagnostics printed).
+// The vzkit command's subcommands, on the host API (<vzkit/host.hpp>) alone. Each returns the
+// process exit status: 0 success, 1 failure of the operation, 2 invalid input (every problem
+// printed).
 #pragma once
 
-#include <vzkit/kernel/diagnostic.hpp>
-#include <vzkit/kernel/plugin_host.hpp>
+#include <vzkit/host.hpp>
 
 #include <optional>
 #include <string>
@@ -18,27 +18,24 @@ struct Globals {
 };
 
 /// Prints diagnostics to stderr with a closing count.
-void print_diagnostics(const kernel::Diagnostics& ds);
+void print_diagnostics(const std::vector<host::Diagnostic>& ds);
 
-/// Loads plugins along the search path; load errors are logged as warnings.
-kernel::PluginHost load_plugins(const Globals& g, bool quiet_errors = false);
+/// Loads plugins along the search path; load problems are logged as warnings unless `quiet`.
+host::Host load_plugins(const Globals& g, bool quiet = false);
 
 int cmd_plugins(const Globals& g, bool json);
-int cmd_schema(const Globals& g, const std::optional<std::string>& plugin);
+int cmd_plugin_check(const std::vector<std::string>& files, bool json);
+int cmd_schema(const Globals& g, const std::optional<std::string>& plugin, bool markdown);
 int cmd_validate(const Globals& g, const std::string& spec, const std::string& engine, bool json);
 int cmd_plan(const Globals& g, const std::string& spec, const std::string& engine, const std::string& format,
              const std::string& accel);
 int cmd_rosetta_setup(const Globals& g, const std::string& tag, const std::string& mount_point);
 
-}  // namespace vzkit::app
-
-namespace vzkit::app {
-
 struct RunArgs {
   std::string target;          ///< VM name or spec file
   bool console = false;        ///< interactive: forward stdin to the guest console
   bool detach = false;         ///< run in the background
-  bool gui = false;            ///< QEMU's own window
+  bool gui = false;            ///< the engine's own window
   bool vnc = false;            ///< VNC on 127.0.0.1
   std::string accel = "auto";  ///< auto, kvm, tcg
   int stop_timeout = 10;       ///< seconds the guest gets to power off on Ctrl-C
@@ -46,19 +43,13 @@ struct RunArgs {
 };
 
 struct CreateArgs {
-  std::string name;
-  std::string from;    ///< spec file
-  std::string iso;     ///< installer image (with disk)
-  std::string disk;    ///< size of the new disk, e.g. 64GiB
-  std::string engine = "qemu";
-  int cpus = 2;
-  std::string memory = "4GiB";
+  host::CreateOptions vm;
   bool json = false;
 };
 
 int cmd_create(const Globals& g, const CreateArgs& a);
 int cmd_run(const Globals& g, const RunArgs& a);
-int cmd_supervise(const std::string& bundle_dir, int lock_fd, const RunArgs& a);
+int cmd_supervise(const std::vector<std::string>& args);
 int cmd_stop(const std::string& name, bool force, int timeout);
 int cmd_pause(const std::string& name, bool pause);
 int cmd_list(bool json);

@@ -1,19 +1,35 @@
 #include "commands.hpp"
 
-#include <vzkit/kernel/version.hpp>
-
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <string_view>
+
+namespace {
+
+void set_up_logging(int verbosity) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("vzkit"));
+  spdlog::set_pattern("vzkit: %^%l%$: %v");
+  spdlog::set_level(verbosity >= 2 ? spdlog::level::trace : verbosity == 1 ? spdlog::level::debug : spdlog::level::warn);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace vzkit::app;
+  // `vzkit __supervise ...` is the process `vzkit run` re-executes into: it runs one prepared VM
+  // and loads no plugins. Its arguments belong to the host API (vzkit::host::supervise_main).
+  if (argc >= 2 && std::string_view(argv[1]) == "__supervise") {
+    set_up_logging(0);
+    return cmd_supervise(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{
       "vzkit composes virtual machines from device plugins and runs them.\n"
       "A VM spec is a JSON file: name, cpus, memory and a list of devices, each naming its plugin.\n"
       "Exit status: 0 success, 1 the operation failed, 2 invalid input (every problem is listed).",
       "vzkit"};
-  app.set_version_flag("--version", std::string("vzkit ") + vzkit::kernel::kVersion);
+  app.set_version_flag("--version", std::string("vzkit ") + vzkit::host::version());
   app.require_subcommand(1);
   app.fallthrough();
   app.footer(
@@ -38,9 +54,26 @@ int main(int argc, char** argv) {
   auto* plugins = app.add_subcommand("plugins", "List the loaded device plugins, their versions, engines and files");
   plugins->add_flag("--json", json, "Print JSON for scripts");
 
+  auto* plugin = app.add_subcommand("plugin", "Tools for plugin authors");
+  plugin->require_subcommand(1);
+  std::vector<std::string> check_files;
+  auto* plugin_check = plugin->add_subcommand(
+      "check", "Load plugin files on their own and run the conformance checks on each: a valid, strict and documented "
+               "schema, a complete manifest, examples that validate, unknown settings refused with a path, and plan "
+               "fragments that round-trip for every engine it supports (exit 1 if any check fails)");
+  plugin_check->add_option("file", check_files, "The plugin's shared library (.so, .dylib)")
+      ->required()
+      ->type_name("FILE");
+  plugin_check->add_flag("--json", json, "Print the report as JSON for scripts");
+  plugin_check->footer("Example:\n  vzkit plugin check build/lib/vzkit/plugins/vzkit-plugin-virtiofs.so");
+
   std::optional<std::string> schema_plugin;
+  bool markdown = false;
   auto* schema = app.add_subcommand("schema", "Print the JSON Schema of a plugin's settings, or of a whole spec");
   schema->add_option("plugin", schema_plugin, "Plugin name; without it, the schema of a whole VM spec");
+  schema->add_flag("--markdown", markdown,
+                   "Print the spec reference (every setting of every loaded plugin, with types, defaults, ranges, "
+                   "rules and examples) as Markdown; docs/spec.md is this output for the built-in plugins");
 
   std::string spec, engine, format = "json", accel;
   auto* validate = app.add_subcommand("validate", "Check a VM spec and list every problem (exit 2 if any error)");
@@ -71,15 +104,15 @@ int main(int argc, char** argv) {
   CreateArgs create_args;
   auto* create = app.add_subcommand("create", "Create a VM bundle in $VZKIT_HOME/vms from a spec, or an installer VM "
                                               "from an ISO and a new disk");
-  create->add_option("name", create_args.name, "Name of the new VM")->required();
-  create->add_option("--from", create_args.from, "The VM spec to copy into the bundle")->type_name("SPEC");
-  create->add_option("--iso", create_args.iso, "Installer image attached read-only as a USB disk (EFI boot, new disk)")
+  create->add_option("name", create_args.vm.name, "Name of the new VM")->required();
+  create->add_option("--from", create_args.vm.spec_file, "The VM spec to copy into the bundle")->type_name("SPEC");
+  create->add_option("--iso", create_args.vm.installer, "Installer image attached read-only as a USB disk (EFI boot, new disk)")
       ->type_name("IMAGE");
-  create->add_option("--disk", create_args.disk, "Size of the new system disk with --iso, e.g. 64GiB (sparse)")
+  create->add_option("--disk", create_args.vm.disk_size, "Size of the new system disk with --iso, e.g. 64GiB (sparse)")
       ->type_name("SIZE");
-  create->add_option("--cpus", create_args.cpus, "Virtual CPUs with --iso")->capture_default_str();
-  create->add_option("--memory", create_args.memory, "Memory with --iso")->capture_default_str();
-  create->add_option("--engine", create_args.engine, "Engine the VM is checked for")
+  create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso")->capture_default_str();
+  create->add_option("--memory", create_args.vm.memory, "Memory with --iso")->capture_default_str();
+  create->add_option("--engine", create_args.vm.engine, "Engine the VM is checked for")
       ->check(CLI::IsMember({"vz", "qemu"}))
       ->capture_default_str();
   create->add_flag("--json", create_args.json, "Print JSON for scripts");
@@ -99,20 +132,6 @@ int main(int argc, char** argv) {
   run->add_option("--stop-timeout", run_args.stop_timeout, "Seconds the guest gets to power off after Ctrl-C")
       ->capture_default_str();
   run->add_flag("-q,--quiet", run_args.quiet, "Print only the guest console");
-
-  std::string supervise_dir;
-  int lock_fd = -1;
-  auto* supervise = app.add_subcommand("__supervise", "");  // internal: the process that runs a VM
-  supervise->group("");
-  supervise->add_option("bundle", supervise_dir)->required();
-  supervise->add_option("--lock-fd", lock_fd)->required();
-  supervise->add_option("--stop-timeout", run_args.stop_timeout);
-  supervise->add_option("--accel", run_args.accel);
-  supervise->add_flag("--console", run_args.console);
-  supervise->add_flag("--detach", run_args.detach);
-  supervise->add_flag("--gui", run_args.gui);
-  supervise->add_flag("--vnc", run_args.vnc);
-  supervise->add_flag("--quiet", run_args.quiet);
 
   std::string vm;
   bool force = false;
@@ -137,22 +156,23 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_color_mt("vzkit");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("vzkit: %^%l%$: %v");
-  spdlog::set_level(g.verbosity >= 2 ? spdlog::level::trace : g.verbosity == 1 ? spdlog::level::debug : spdlog::level::warn);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a usage mistake is invalid input like any other (exit 2).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  set_up_logging(g.verbosity);
 
   try {
     if (*plugins) return cmd_plugins(g, json);
-    if (*schema) return cmd_schema(g, schema_plugin);
+    if (*plugin_check) return cmd_plugin_check(check_files, json);
+    if (*schema) return cmd_schema(g, schema_plugin, markdown);
     if (*validate) return cmd_validate(g, spec, engine, json);
     if (*plan) return cmd_plan(g, spec, engine, format, accel);
     if (*rosetta) return cmd_rosetta_setup(g, tag, mount_point);
     if (*create) return cmd_create(g, create_args);
     if (*run) return cmd_run(g, run_args);
-    if (*supervise) return cmd_supervise(supervise_dir, lock_fd, run_args);
     if (*stop) return cmd_stop(vm, force, timeout);
     if (*pause) return cmd_pause(vm, true);
     if (*resume) return cmd_pause(vm, false);

@@ -1,12 +1,15 @@
 // The host API (sdk/include/vzkit/host.hpp) over the kernel and the engines.
 #include <vzkit/host.hpp>
 
+#include "host_impl.hpp"
+
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
 #include <vzkit/kernel/assemble.hpp>
 #include <vzkit/kernel/json_text.hpp>
 #include <vzkit/kernel/swift_export.hpp>
 #include <vzkit/kernel/validate.hpp>
+#include <vzkit/kernel/version.hpp>
 #include <vzkit/qemu/machine.hpp>
 #include <vzkit/vz/configuration.hpp>
 
@@ -18,32 +21,9 @@
 namespace vzkit::host {
 
 namespace json = boost::json;
+using namespace detail;
 
 namespace {
-
-Diagnostic convert(const kernel::Diagnostic& d) {
-  return {d.severity == kernel::Severity::error, d.code, d.file, d.path, d.plugin, d.message, d.hint, d.line, d.column};
-}
-
-std::vector<Diagnostic> convert(const kernel::Diagnostics& ds) {
-  std::vector<Diagnostic> out;
-  for (const auto& d : ds) out.push_back(convert(d));
-  return out;
-}
-
-kernel::Diagnostic back(const Diagnostic& d) {
-  kernel::Diagnostic k;
-  k.severity = d.error ? kernel::Severity::error : kernel::Severity::warning;
-  k.code = d.code;
-  k.file = d.file;
-  k.path = d.path;
-  k.plugin = d.plugin;
-  k.message = d.message;
-  k.hint = d.hint;
-  k.line = d.line;
-  k.column = d.column;
-  return k;
-}
 
 std::string first_message(const std::vector<Diagnostic>& d) {
   for (const auto& x : d)
@@ -100,13 +80,26 @@ class QemuSession final : public Session {
 
 std::string Diagnostic::text() const { return kernel::format(back(*this)); }
 
-PlanError::PlanError(std::vector<Diagnostic> d) : std::runtime_error(first_message(d)), diagnostics(std::move(d)) {}
+PlanError::PlanError(std::vector<Diagnostic> d, bool invalid)
+    : std::runtime_error(first_message(d)), diagnostics(std::move(d)), invalid_input(invalid) {}
 
-struct Host::Impl {
-  kernel::PluginHost plugins;
-  std::vector<PluginInfo> infos;
-  std::vector<LoadProblem> problems;
-};
+std::string format(const std::vector<Diagnostic>& diagnostics) {
+  kernel::Diagnostics k;
+  for (const auto& d : diagnostics) k.push_back(back(d));
+  return kernel::format(k);
+}
+
+std::string to_json(const std::vector<Diagnostic>& diagnostics) {
+  kernel::Diagnostics k;
+  for (const auto& d : diagnostics) k.push_back(back(d));
+  return json::serialize(kernel::to_json(k));
+}
+
+std::string pretty_json(const std::string& json_text) { return kernel::pretty_json(json::parse(json_text)); }
+
+std::string shell_join(const std::vector<std::string>& argv) { return kernel::shell_join(argv); }
+
+
 
 Host::Host(const Options& options) : m_impl(std::make_unique<Impl>()) {
   kernel::SearchOptions s;
@@ -115,17 +108,54 @@ Host::Host(const Options& options) : m_impl(std::make_unique<Impl>()) {
   m_impl->plugins.load(kernel::plugin_search_path(s));
   for (const auto* p : m_impl->plugins.plugins()) {
     const auto& m = p->manifest();
-    m_impl->infos.push_back({m.name, m.version, m.summary, m.engines, p->file().string(), p->origin(),
-                             json::serialize(m.schema)});
+    PluginInfo info;
+    info.name = m.name;
+    info.version = m.version;
+    info.summary = m.summary;
+    info.engines = m.engines;
+    info.slots = m.slots;
+    info.min_macos = m.min_macos;
+    info.save_restore = m.save_restore;
+    info.abi = std::to_string(p->abi_major()) + "." + std::to_string(p->abi_minor());
+    info.file = p->file().string();
+    info.origin = p->origin();
+    info.schema_json = json::serialize(m.schema);
+    m_impl->infos.push_back(std::move(info));
   }
   for (const auto& e : m_impl->plugins.errors()) m_impl->problems.push_back({e.file.string(), e.reason});
 }
 
 Host::~Host() = default;
+Host::Host(Host&&) noexcept = default;
+Host& Host::operator=(Host&&) noexcept = default;
+
+const char* version() { return kernel::kVersion; }
 
 const std::vector<PluginInfo>& Host::plugins() const { return m_impl->infos; }
 const std::vector<LoadProblem>& Host::load_problems() const { return m_impl->problems; }
 std::string Host::spec_schema() const { return json::serialize(kernel::spec_schema(m_impl->plugins)); }
+
+std::optional<std::string> Host::plugin_schema(const std::string& plugin) const {
+  const auto* p = m_impl->plugins.find(plugin);
+  if (!p) return std::nullopt;
+  return json::serialize(p->manifest().schema);
+}
+
+std::optional<std::string> Host::describe(const std::string& plugin, const std::string& request_json) const {
+  const auto* p = m_impl->plugins.find(plugin);
+  if (!p) return std::nullopt;
+  auto text = p->describe(json::parse(request_json));
+  if (!text || text->empty()) return std::nullopt;
+  return text;
+}
+
+Validation Host::validate_file(const std::string& file, const std::string& engine) const {
+  kernel::ValidateOptions o;
+  o.engine = engine;
+  kernel::Diagnostics all;
+  const bool valid = kernel::validated(kernel::load_spec(file), m_impl->plugins, o, all).has_value();
+  return {valid, convert(all)};
+}
 
 Validation Host::validate(const std::string& spec_json, const std::string& spec_dir, const std::string& engine,
                           const std::string& file_name) const {
@@ -137,32 +167,39 @@ Validation Host::validate(const std::string& spec_json, const std::string& spec_
   return {valid, convert(all)};
 }
 
-Plan Host::plan(const std::string& spec_json, const std::string& spec_dir, const PlanOptions& options,
-                const std::string& file_name) const {
-  auto parsed = kernel::parse_spec(spec_json, file_name, spec_dir);
-  if (!parsed.spec) throw PlanError(convert(parsed.diagnostics));
+Plan Host::Impl::plan(kernel::ParsedSpec parsed, const PlanOptions& options) const {
   kernel::ValidateOptions vo;
   vo.engine = options.engine;
   vo.bundle_dir = options.bundle_dir;
-  auto found = kernel::validate(*parsed.spec, m_impl->plugins, vo);
-  if (kernel::has_errors(found)) throw PlanError(convert(found));
+  kernel::Diagnostics found;
+  auto spec = kernel::validated(std::move(parsed), plugins, vo, found);
+  if (!spec) throw PlanError(convert(found));
   kernel::AssembleOptions ao;
   ao.engine = options.engine;
   ao.bundle_dir = options.bundle_dir;
   ao.materialize = options.materialize;
   ao.accel = options.accel == "auto"
-                 ? bridge::qemu::choose_accelerator("auto", kernel::effective_arch(*parsed.spec, options.engine)).accel
+                 ? bridge::qemu::choose_accelerator("auto", kernel::effective_arch(*spec, options.engine)).accel
                  : options.accel;
   kernel::Plan p;
   try {
-    p = kernel::assemble(*parsed.spec, m_impl->plugins, ao);
+    p = kernel::assemble(*spec, plugins, ao);
   } catch (const kernel::AssembleError& e) {
-    throw PlanError(convert(e.diagnostics));
+    throw PlanError(convert(e.diagnostics), false);
   }
-  Plan out{p.engine, parsed.spec->name, json::serialize(p.model), {}, {}};
+  Plan out{p.engine, spec->name, kernel::pretty_json(p.model), {}, {}, warnings_of(convert(found))};
   if (p.engine == "qemu") out.qemu_argv = qemu::to_argv(json::value_to<qemu::Machine>(p.model));
-  else out.swift = kernel::to_swift(json::value_to<vz::Configuration>(p.model), parsed.spec->name);
+  else out.swift = kernel::to_swift(json::value_to<vz::Configuration>(p.model), spec->name);
   return out;
+}
+
+Plan Host::plan(const std::string& spec_json, const std::string& spec_dir, const PlanOptions& options,
+                const std::string& file_name) const {
+  return m_impl->plan(kernel::parse_spec(spec_json, file_name, spec_dir), options);
+}
+
+Plan Host::plan_file(const std::string& file, const PlanOptions& options) const {
+  return m_impl->plan(kernel::load_spec(file), options);
 }
 
 std::unique_ptr<Session> Host::create_session(const Plan& plan, const SessionOptions& options) const {

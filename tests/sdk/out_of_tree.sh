@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SDK as a third party meets it: vzkit installed into a temporary prefix, the cloud-init
 # example plugin (examples/plugins/cloud-init) built outside the tree against that prefix alone,
-# found by the installed binary through VZKIT_PLUGIN_PATH, and a guest that reads its seed.
+# found by the installed binary through VZKIT_PLUGIN_PATH, and a guest that reads its seed; and
+# the example front-end (examples/frontend) built against the installed host API, booting a guest.
 #
 #   tests/sdk/out_of_tree.sh BUILD_DIR GUEST_DIR
 #
@@ -40,7 +41,7 @@ for f in bin/vzkit include/vzkit/plugin.h include/vzkit/plugin.hpp include/vzkit
          include/vzkit/qemu/machine.hpp lib/vzkit/plugins/vzkit-plugin-virtio-blk.so \
          lib/vzkit/plugins/vzkit-plugin-linux-boot.so lib/cmake/vzkit/vzkitConfig.cmake \
          lib/cmake/vzkit/vzkitConfigVersion.cmake lib/cmake/vzkit/vzkitTargets.cmake \
-         lib/cmake/vzkit/VzkitPlugin.cmake lib/pkgconfig/vzkit-sdk.pc; do
+         lib/cmake/vzkit/VzkitPlugin.cmake lib/pkgconfig/vzkit-sdk.pc include/vzkit/host.hpp lib/libvzkit_host.a; do
   [ -e "$PREFIX/$f" ] || fail "the install has no $f"
 done
 pass "cmake --install: binary, plugins, headers, CMake package and pkg-config file under the prefix"
@@ -64,6 +65,8 @@ grep -q -- "$SRC/sdk" "$WORK/plugin-build/compile_commands.json" && fail "the pl
 exported=$(nm -D --defined-only "$PLUGIN" | awk '$2 ~ /^[TDBR]$/ {print $3}')
 [ "$exported" = vzkit_plugin_entry ] || fail "the plugin exports more than its entry symbol: $exported"
 pass "find_package(vzkit) + vzkit_add_plugin: built out of tree against the installed SDK; vzkit_plugin_entry is its only strong export"
+"$VZKIT" plugin check "$PLUGIN" > "$WORK/check.txt" 2>&1 || { show "$WORK/check.txt"; fail "vzkit plugin check finds the plugin non-conforming"; }
+expect "$WORK/check.txt" '^cloud-init: conforms \(7 checks passed\)' "vzkit plugin check: the out-of-tree plugin passes every conformance check"
 
 # ---- 3. pkg-config
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
@@ -84,7 +87,20 @@ expect "$WORK/plugins.txt" "from $PLUGIN \(VZKIT_PLUGIN_PATH\)" "cloud-init come
 expect "$WORK/plugins.txt" "from $PREFIX/lib/vzkit/plugins/vzkit-plugin-virtio-blk\.so \(installed beside the binary\)" \
   "the installed binary finds its own plugins in ../lib/vzkit/plugins"
 
-# ---- 5. validation, and plans that name the seed without writing it
+# ---- 5. a front-end built against the installed host API alone boots the demo guest
+cp -r "$SRC/examples/frontend" "$WORK/frontend"
+cmake -S "$WORK/frontend" -B "$WORK/frontend-build" "${gen[@]}" -DCMAKE_PREFIX_PATH="$PREFIX" \
+      -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+      > "$WORK/fe-configure.txt" 2>&1 || { show "$WORK/fe-configure.txt"; fail "configuring the front-end"; }
+cmake --build "$WORK/frontend-build" > "$WORK/fe-build.txt" 2>&1 || { show "$WORK/fe-build.txt"; fail "building the front-end"; }
+grep -q -- "$SRC/" "$WORK/frontend-build/compile_commands.json" && fail "the front-end build reached into the source tree"
+pass "find_package(vzkit) + vzkit::host: the example front-end builds out of tree against the installed host API"
+VZKIT_PLUGIN_PATH="$PREFIX/lib/vzkit/plugins" "$WORK/frontend-build/tiny-run" "$GUEST/vmlinuz" "$GUEST/initrd.img" \
+  > "$WORK/fe-console.txt" 2> "$WORK/fe-stderr.txt" || { show "$WORK/fe-stderr.txt"; fail "tiny-run exited non-zero"; }
+expect "$WORK/fe-console.txt" '^VZKIT done' "the out-of-tree front-end ran the guest to completion"
+expect "$WORK/fe-stderr.txt" '^\[stopped\]' "the front-end saw the machine stop"
+
+# ---- 6. validation, and plans that name the seed without writing it
 VM="$WORK/vm"
 mkdir -p "$VM"
 cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$VM/"
@@ -138,7 +154,7 @@ expect "$WORK/plan-vz.flat" "\"VZDiskImageStorageDeviceAttachment\",\"url\":\"$V
 [ -d "$VZKIT_HOME/vms" ] && find "$VZKIT_HOME/vms" -name cloud-init-seed.img | grep -q . && fail "plan wrote a seed image"
 pass "plan and validate write nothing"
 
-# ---- 6. boot: the guest finds the CIDATA disk and reads both files
+# ---- 7. boot: the guest finds the CIDATA disk and reads both files
 "$VZKIT" run "$VM/seeded.json" --accel tcg > "$WORK/console.txt" 2> "$WORK/stderr.txt" \
   || { show "$WORK/stderr.txt"; show "$WORK/console.txt"; fail "vzkit run exited non-zero"; }
 c="$WORK/console.txt"
@@ -162,7 +178,7 @@ if command -v fsck.fat >/dev/null 2>&1; then
   pass "fsck.fat -n: the seed's FAT is clean"
 fi
 
-# ---- 7. user_data and meta_data given as text and as a file, through `vzkit create`
+# ---- 8. user_data and meta_data given as text and as a file, through `vzkit create`
 printf 'instance-id: iid-from-file\nlocal-hostname: filed\n' > "$VM/meta-data.yaml"
 spec filed '{"plugin": "cloud-init", "user_data": "#cloud-config\nruncmd: [[echo, hello]]\n", "meta_data": "meta-data.yaml"}' > "$VM/filed.json"
 "$VZKIT" create filed --from "$VM/filed.json" > "$WORK/create.txt" 2>&1 || { show "$WORK/create.txt"; fail "vzkit create"; }

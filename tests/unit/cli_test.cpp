@@ -159,4 +159,59 @@ TEST(Cli, SchemaOfOnePluginAndOfTheWholeSpec) {
   EXPECT_EQ(vzkit("schema no-such-plugin").status, 2);
 }
 
+TEST(Cli, SchemaMarkdownIsTheCommittedSpecReference) {
+  auto r = vzkit("--no-default-plugins --plugin-path '" + std::string(VZKIT_PLUGINS_DIR) + "' schema --markdown", true);
+  ASSERT_EQ(r.status, 0);
+  std::ifstream in(std::string(VZKIT_SOURCE_DIR) + "/docs/spec.md", std::ios::binary);
+  std::stringstream committed;
+  committed << in.rdbuf();
+  EXPECT_TRUE(r.out == committed.str())
+      << "docs/spec.md differs from `vzkit schema --markdown`; regenerate it with VZKIT_UPDATE_GOLDEN=1";
+  EXPECT_EQ(vzkit("schema linux-boot --markdown").status, 2);
+}
+
+std::string plugin_file(const std::string& name) {
+  return std::string(VZKIT_PLUGINS_DIR) + "/vzkit-plugin-" + name + ".so";
+}
+
+TEST(Cli, PluginCheckPassesABuiltInPlugin) {
+  auto r = vzkit("plugin check '" + plugin_file("virtiofs") + "'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("PASS fragments.round-trip"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("virtiofs: conforms (7 checks passed)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, PluginCheckNamesEveryBrokenRuleAndExitsOne) {
+  const std::string lax = std::string(VZKIT_TEST_PLUGINS) + "/nonconforming/lax-plugin.so";
+  auto r = vzkit("plugin check '" + lax + "'", true);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL schema.documented"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("properties.speed has no \"description\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lax-plugin: 5 of 7 checks failed"), std::string::npos) << r.out;
+
+  r = vzkit("plugin check --json '" + lax + "' '" + plugin_file("entropy") + "'", true);
+  EXPECT_EQ(r.status, 1) << r.out;
+  auto v = json::parse(r.out);
+  ASSERT_EQ(v.as_array().size(), 2u);
+  EXPECT_EQ(v.at(0).at("passed"), false);
+  EXPECT_EQ(v.at(1).at("plugin"), "entropy");
+  EXPECT_EQ(v.at(1).at("passed"), true);
+  bool strict_failed = false;
+  for (const auto& c : v.at(0).at("checks").as_array())
+    if (c.at("id") == "schema.strict") strict_failed = c.at("passed") == false && !c.at("problems").as_array().empty();
+  EXPECT_TRUE(strict_failed) << r.out;
+}
+
+TEST(Cli, PluginCheckRefusesAFileThatIsNoPlugin) {
+  const std::string not_plugin = data("cli-not-a-plugin.so");
+  std::ofstream(not_plugin) << "not an ELF file";
+  auto r = vzkit("plugin check --json '" + not_plugin + "'", true);
+  std::filesystem::remove(not_plugin);
+  EXPECT_EQ(r.status, 1);
+  auto v = json::parse(r.out);
+  EXPECT_EQ(v.at("passed"), false);
+  EXPECT_NE(std::string(v.at("load_error").as_string()).find("not a loadable shared library"), std::string::npos) << r.out;
+  EXPECT_EQ(vzkit("plugin check").status, 2);  // a usage mistake is invalid input
+}
+
 }  // namespace

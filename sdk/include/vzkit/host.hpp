@@ -10,6 +10,7 @@
 #include <vzkit/machine.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,9 @@
 #include <vector>
 
 namespace vzkit::host {
+
+/// vzkit's version, e.g. "0.3.0".
+const char* version();
 
 /// One problem found in a spec.
 struct Diagnostic {
@@ -39,9 +43,13 @@ struct PluginInfo {
   std::string version;
   std::string summary;
   std::vector<std::string> engines;
-  std::string file;         ///< the shared library it came from
-  std::string origin;       ///< which search-path entry found it
-  std::string schema_json;  ///< JSON Schema of its settings, to render a form from
+  std::vector<std::string> slots;  ///< slots it fills ("boot-loader", "platform")
+  std::string min_macos;           ///< VZ: the oldest macOS its classes run on
+  bool save_restore = false;       ///< VZ: the device survives saving and restoring a VM
+  std::string abi;                 ///< the plugin ABI it was built for, "major.minor"
+  std::string file;                ///< the shared library it came from
+  std::string origin;              ///< which search-path entry found it
+  std::string schema_json;         ///< JSON Schema of its settings, to render a form from
 };
 
 struct LoadProblem {
@@ -58,15 +66,52 @@ struct Validation {
 struct Plan {
   std::string engine;                  ///< "qemu" or "vz"
   std::string name;                    ///< the VM's name
-  std::string model_json;              ///< the engine's object model (sdk/qemu or sdk/vz) as JSON
+  std::string model_json;              ///< the engine's object model (sdk/qemu or sdk/vz) as indented JSON
   std::vector<std::string> qemu_argv;  ///< qemu: the command line (without run-time options)
   std::string swift;                   ///< vz: Swift source building the same configuration
+  std::vector<Diagnostic> warnings;    ///< what validation warned about
 };
 
-/// Thrown by plan() when the spec is invalid or assembly fails; carries every diagnostic.
+/// Thrown when a spec is invalid or its plan cannot be assembled; carries every diagnostic.
 struct PlanError : std::runtime_error {
-  explicit PlanError(std::vector<Diagnostic> d);
+  /// `invalid_input`: the spec itself is wrong (validation failed); false: assembly failed.
+  explicit PlanError(std::vector<Diagnostic> d, bool invalid_input = true);
   std::vector<Diagnostic> diagnostics;
+  bool invalid_input = true;
+};
+
+/// Thrown for a bad request that is not about a spec (an invalid VM name, a missing option).
+struct InputError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+/// The text of diagnostics, one per entry (with its hint), as people read them.
+std::string format(const std::vector<Diagnostic>& diagnostics);
+/// Diagnostics as a JSON array of objects (error, code, file, path, plugin, message, hint, line, column).
+std::string to_json(const std::vector<Diagnostic>& diagnostics);
+/// JSON text indented for people (two spaces, one key per line).
+std::string pretty_json(const std::string& json_text);
+/// A command line as a POSIX shell reads it back: each argument quoted only when it needs it.
+std::string shell_join(const std::vector<std::string>& argv);
+
+/// The outcome of one conformance check on a plugin (see `vzkit plugin check`).
+struct ConformanceCheck {
+  std::string id;                     ///< stable, e.g. "schema.documented"
+  std::string title;                  ///< what it checks
+  bool passed = false;
+  std::vector<std::string> problems;  ///< each names the path in the schema or manifest
+};
+
+struct ConformanceReport {
+  std::string plugin;  ///< the plugin's name ("" when the file did not load)
+  std::string file;
+  std::string load_error;  ///< why the file could not be loaded as a plugin
+  std::vector<ConformanceCheck> checks;
+  bool passed() const;
+  /// One line per check (PASS/FAIL, id, title), its problems indented, and a summary line.
+  std::string text() const;
+  /// {"plugin", "file", "passed", "checks": [{"id", "title", "passed", "problems"}], "load_error"?}
+  std::string json() const;
 };
 
 struct Options {
@@ -99,10 +144,116 @@ class Session {
   virtual MachineState run_for(std::chrono::milliseconds d) = 0;
 };
 
+
+// ---- VMs kept on disk ----------------------------------------------------------------------
+// A VM lives in a folder (its bundle) under $VZKIT_HOME/vms/NAME: its spec, the files it owns
+// (disks, NVRAM, identifiers) and, while it runs, run/ (sockets, state.json, logs). One process
+// at a time runs a VM: the one that holds the bundle's lock.
+
+struct VmFile {
+  std::string name;
+  std::uint64_t bytes = 0;
+};
+
+struct VmInfo {
+  std::string name;
+  std::string dir;
+  std::string engine;
+  std::string spec_dir;   ///< where relative paths in its spec resolve
+  std::string state;      ///< stopped, starting, running, paused, stopping, error
+  std::string holder;     ///< who runs it (pid, command), while it runs
+  std::string run_json;   ///< run/state.json while it runs, "{}" otherwise
+  std::string spec_json;  ///< its spec, "" when unreadable
+  std::vector<VmFile> files;
+};
+
+struct CreateOptions {
+  std::string name;
+  std::string spec_file;  ///< copy this spec into the VM (its "name" becomes `name`), or:
+  std::string installer;  ///< boot this installer image (EFI, read-only USB disk) ...
+  std::string disk_size;  ///< ... with a new sparse system disk of this size, e.g. "64GiB"
+  int cpus = 2;           ///< with `installer`
+  std::string memory = "4GiB";
+  std::string engine = "qemu";
+};
+
+struct Created {
+  VmInfo vm;
+  std::vector<Diagnostic> warnings;
+};
+
+struct RunOptions {
+  std::string target;          ///< a VM's name, or a spec file (its VM is made or refreshed)
+  std::string accel = "auto";  ///< qemu: auto (KVM if it really works here, else TCG), kvm, tcg
+  std::string display = "none";  ///< none, window (the engine's own window), vnc (127.0.0.1)
+  bool console_input = false;  ///< forward this terminal's input to the guest console
+  bool quiet = false;          ///< the supervisor prints no state changes
+  int stop_timeout = 10;       ///< seconds the guest gets to power off after Ctrl-C
+  /// The command that runs this program's supervising mode, which must pass the arguments
+  /// vzkit appends to it on to supervise_main(); e.g. {"/proc/self/exe", "__supervise"}.
+  std::vector<std::string> supervisor_command;
+};
+
+/// A VM that is checked, planned and locked, ready to hand to its supervising process.
+class PreparedRun {
+ public:
+  struct Impl;
+  explicit PreparedRun(std::unique_ptr<Impl> impl);
+  PreparedRun(PreparedRun&&) noexcept;
+  ~PreparedRun();
+  const std::string& name() const;
+  const std::string& dir() const;
+  const std::string& accel() const;               ///< the accelerator chosen
+  const std::string& accel_warning() const;       ///< why "auto" did not get KVM, if it did not
+  const std::vector<Diagnostic>& warnings() const;
+  /// Replaces this process with the supervisor, attached to this terminal. Returns only when
+  /// that fails (std::runtime_error).
+  [[noreturn]] void exec_attached();
+  /// Starts the supervisor in the background (console to run/console.log) and waits until the
+  /// VM runs. Returns the supervisor's pid; throws std::runtime_error when the VM does not start.
+  int start_detached(std::chrono::seconds timeout = std::chrono::seconds(120));
+
+ private:
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// The supervising mode: runs a prepared VM until it stops, with the arguments vzkit appended to
+/// RunOptions::supervisor_command. Returns the exit status (0: the machine stopped in order).
+int supervise_main(const std::vector<std::string>& args);
+
+enum class StopOutcome {
+  not_running,  ///< it was not running
+  powered_off,  ///< the guest powered off when asked
+  stopped,      ///< stopped by force (asked to, or the guest did not power off in time)
+  killed,       ///< its process did not answer and was killed
+};
+
+/// The VMs under $VZKIT_HOME/vms. Needs no plugins. Throws std::runtime_error naming the VM and
+/// what to do when an operation cannot be done.
+class Library {
+ public:
+  std::string dir() const;
+  std::vector<VmInfo> list() const;
+  VmInfo inspect(const std::string& name) const;
+  /// Deletes a stopped VM and all its files.
+  void remove(const std::string& name) const;
+  /// Asks the guest to power off (unless `force`); after `timeout` stops it by force, calling
+  /// `on_timeout` first.
+  StopOutcome stop(const std::string& name, bool force, std::chrono::seconds timeout,
+                   const std::function<void()>& on_timeout = {}) const;
+  /// Pauses (CPUs stop, memory is kept) or resumes a running VM; returns the state reached.
+  std::string pause(const std::string& name) const;
+  std::string resume(const std::string& name) const;
+  /// Saves the VM's screen as PNG (written atomically).
+  void screenshot(const std::string& name, const std::string& png_file) const;
+};
+
 class Host {
  public:
   explicit Host(const Options& options = {});
   ~Host();
+  Host(Host&&) noexcept;
+  Host& operator=(Host&&) noexcept;
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
@@ -110,14 +261,34 @@ class Host {
   const std::vector<LoadProblem>& load_problems() const;
   /// The JSON Schema of a whole spec (one alternative per plugin for "devices").
   std::string spec_schema() const;
+  /// One plugin's settings schema; nullopt when no plugin has that name.
+  std::optional<std::string> plugin_schema(const std::string& plugin) const;
+  /// The spec reference (Markdown) for the loaded plugins, as in docs/spec.md.
+  std::string spec_reference() const;
+  /// Asks a plugin to describe something (a JSON request such as {"topic": "guest-setup", ...}).
+  /// nullopt when the plugin is not loaded or has nothing to say about it.
+  std::optional<std::string> describe(const std::string& plugin, const std::string& request_json) const;
+  /// Loads one plugin file on its own and runs the conformance checks on it.
+  static ConformanceReport check_plugin(const std::string& file);
 
   /// Validates spec text (JSON). `spec_dir` is where relative paths resolve; `engine` "" checks
   /// what does not depend on an engine.
   Validation validate(const std::string& spec_json, const std::string& spec_dir, const std::string& engine = "",
                       const std::string& file_name = "spec.json") const;
+  /// Reads and validates a spec file (an unreadable file is a diagnostic too).
+  Validation validate_file(const std::string& file, const std::string& engine = "") const;
   /// Validates then assembles. Throws PlanError.
   Plan plan(const std::string& spec_json, const std::string& spec_dir, const PlanOptions& options,
             const std::string& file_name = "spec.json") const;
+  Plan plan_file(const std::string& file, const PlanOptions& options) const;
+
+  /// Creates a VM on disk (atomically: nothing is left when it fails). Throws InputError,
+  /// PlanError or std::runtime_error.
+  Created create_vm(const CreateOptions& options) const;
+  /// Checks, plans (creating the files the VM owns) and locks a VM for running. Throws
+  /// InputError, PlanError (invalid_input false when assembly failed) or std::runtime_error
+  /// (the VM is already running: the message names who runs it).
+  PreparedRun prepare_run(const RunOptions& options) const;
 
   /// A machine for a qemu plan, not started yet: call machine().start() and then run().
   /// Throws std::runtime_error for an engine this host cannot run (vz needs macOS).

@@ -1,0 +1,53 @@
+// Internal to the host library: the state behind Host and conversions between the kernel's
+// types and the host API's.
+#pragma once
+
+#include <vzkit/host.hpp>
+#include <vzkit/kernel/plugin_host.hpp>
+#include <vzkit/kernel/spec.hpp>
+
+namespace vzkit::host {
+
+namespace detail {
+
+inline Diagnostic convert(const kernel::Diagnostic& d) {
+  return {d.severity == kernel::Severity::error, d.code, d.file, d.path, d.plugin, d.message, d.hint, d.line, d.column};
+}
+
+inline std::vector<Diagnostic> convert(const kernel::Diagnostics& ds) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : ds) out.push_back(convert(d));
+  return out;
+}
+
+inline kernel::Diagnostic back(const Diagnostic& d) {
+  kernel::Diagnostic k;
+  k.severity = d.error ? kernel::Severity::error : kernel::Severity::warning;
+  k.code = d.code;
+  k.file = d.file;
+  k.path = d.path;
+  k.plugin = d.plugin;
+  k.message = d.message;
+  k.hint = d.hint;
+  k.line = d.line;
+  k.column = d.column;
+  return k;
+}
+
+inline std::vector<Diagnostic> warnings_of(const std::vector<Diagnostic>& all) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : all)
+    if (!d.error) out.push_back(d);
+  return out;
+}
+
+}  // namespace detail
+
+struct Host::Impl {
+  kernel::PluginHost plugins;
+  std::vector<PluginInfo> infos;
+  std::vector<LoadProblem> problems;
+  Plan plan(kernel::ParsedSpec parsed, const PlanOptions& options) const;
+};
+
+}  // namespace vzkit::host

@@ -1,0 +1,448 @@
+// The host API's VMs on disk (sdk/include/vzkit/host.hpp): bundles, running them under a
+// supervising process, and controlling a running VM through its control socket.
+#include <vzkit/host.hpp>
+
+#include "host_impl.hpp"
+
+#include <vzkit/bridge/qemu/accel.hpp>
+#include <vzkit/bridge/qemu/qmp_client.hpp>
+#include <vzkit/bridge/qemu/supervisor.hpp>
+#include <vzkit/kernel/assemble.hpp>
+#include <vzkit/kernel/bundle.hpp>
+#include <vzkit/kernel/json_text.hpp>
+#include <vzkit/kernel/validate.hpp>
+#include <vzkit/qemu/machine.hpp>
+
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace vzkit::host {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+namespace qb = vzkit::bridge::qemu;
+using namespace detail;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+kernel::Bundle open_or_throw(const std::string& name) {
+  std::string err;
+  auto b = kernel::open_bundle(name, err);
+  if (!b) throw std::runtime_error(err);
+  return *b;
+}
+
+bool wait_until_unlocked(const kernel::Bundle& b, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (kernel::BundleLock::is_held(b)) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::string state_of(const kernel::Bundle& b) {
+  if (!kernel::BundleLock::is_held(b)) return "stopped";
+  auto st = qb::read_state(b.run_dir());
+  if (const auto* s = st.if_contains("state"); s && s->is_string()) return std::string(s->get_string());
+  return "starting";
+}
+
+void require_running(const kernel::Bundle& b) {
+  if (!kernel::BundleLock::is_held(b))
+    throw std::runtime_error("VM '" + b.name + "' is not running; start it with `vzkit run " + b.name + "`");
+}
+
+VmInfo info_of(const kernel::Bundle& b, bool details) {
+  VmInfo v;
+  v.name = b.name;
+  v.dir = b.dir.string();
+  v.engine = b.engine();
+  v.spec_dir = b.spec_dir().string();
+  v.state = state_of(b);
+  v.run_json = "{}";
+  if (!details) return v;
+  if (kernel::BundleLock::is_held(b, &v.holder)) v.run_json = json::serialize(qb::read_state(b.run_dir()));
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(b.dir, ec))
+    if (f.is_regular_file(ec)) v.files.push_back({f.path().filename().string(), f.file_size(ec)});
+  std::sort(v.files.begin(), v.files.end(), [](const VmFile& x, const VmFile& y) { return x.name < y.name; });
+  try {
+    v.spec_json = json::serialize(json::parse(read_file(b.spec_file())));
+  } catch (const std::exception&) {
+    v.spec_json.clear();
+  }
+  return v;
+}
+
+std::string installer_spec(const CreateOptions& a) {
+  json::array devices{
+      json::object{{"plugin", "efi-boot"}},
+      json::object{{"plugin", "usb-storage"},
+                   {"path", fs::absolute(a.installer).lexically_normal().string()},
+                   {"read_only", true}},
+      json::object{{"plugin", "virtio-blk"}, {"path", "disk.img"}, {"create_size", a.disk_size}},
+      json::object{{"plugin", "virtio-gpu"}, {"width", 1280}, {"height", 720}},
+      json::object{{"plugin", "network"}},
+      json::object{{"plugin", "keyboard"}},
+      json::object{{"plugin", "pointing"}},
+      json::object{{"plugin", "entropy"}},
+      json::object{{"plugin", "serial-console"}}};
+  return kernel::pretty_json(
+      json::object{{"name", a.name}, {"cpus", a.cpus}, {"memory", a.memory}, {"devices", devices}});
+}
+
+void check_name(const std::string& name) {
+  if (!kernel::valid_vm_name(name))
+    throw InputError("'" + name +
+                     "' is not a valid VM name (letters, digits, '.', '_', '-', starting with a letter or digit, at "
+                     "most 64 characters)");
+}
+
+// Parses and validates spec text; throws PlanError with every diagnostic when it is invalid.
+kernel::Spec checked(const kernel::PluginHost& plugins, const std::string& text, const std::string& file,
+                     const fs::path& dir, const std::string& engine, const fs::path& bundle_dir,
+                     std::vector<Diagnostic>& warnings) {
+  kernel::ValidateOptions o;
+  o.engine = engine;
+  o.bundle_dir = bundle_dir.string();
+  kernel::Diagnostics all;
+  auto spec = kernel::validated(kernel::parse_spec(text, file, dir), plugins, o, all);
+  if (!spec) throw PlanError(convert(all));
+  warnings = warnings_of(convert(all));
+  return std::move(*spec);
+}
+
+}  // namespace
+
+// ---- Library ----------------------------------------------------------------------------------
+
+std::string Library::dir() const { return kernel::vms_dir().string(); }
+
+std::vector<VmInfo> Library::list() const {
+  std::vector<VmInfo> out;
+  for (const auto& b : kernel::list_bundles()) out.push_back(info_of(b, false));
+  return out;
+}
+
+VmInfo Library::inspect(const std::string& name) const { return info_of(open_or_throw(name), true); }
+
+void Library::remove(const std::string& name) const { kernel::delete_bundle(open_or_throw(name)); }
+
+StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seconds timeout,
+                          const std::function<void()>& on_timeout) const {
+  const auto b = open_or_throw(name);
+  if (!kernel::BundleLock::is_held(b)) return StopOutcome::not_running;
+  const std::string ctl = (b.run_dir() / "ctl.sock").string();
+  auto send = [&](const char* command) {
+    try {
+      qb::qmp_call(ctl, command);
+    } catch (const std::exception&) {
+      // The supervisor may be gone or busy; what happens next is decided by waiting on the lock.
+    }
+  };
+  if (!force) {
+    send("system_powerdown");
+    if (wait_until_unlocked(b, timeout)) return StopOutcome::powered_off;
+    if (on_timeout) on_timeout();
+  }
+  send("quit");
+  if (wait_until_unlocked(b, std::chrono::seconds(10))) return StopOutcome::stopped;
+  // The supervisor itself does not answer: end it; its children die with it.
+  auto st = qb::read_state(b.run_dir());
+  if (const auto* pid = st.if_contains("supervisor_pid"); pid && pid->is_int64() && pid->get_int64() > 1)
+    ::kill(static_cast<pid_t>(pid->get_int64()), SIGKILL);
+  if (wait_until_unlocked(b, std::chrono::seconds(5))) return StopOutcome::killed;
+  throw std::runtime_error("VM '" + name + "' did not stop; see " + (b.run_dir() / "supervisor.log").string());
+}
+
+namespace {
+
+std::string pause_or_resume(const std::string& name, bool pause) {
+  const auto b = open_or_throw(name);
+  require_running(b);
+  try {
+    qb::qmp_call((b.run_dir() / "ctl.sock").string(), pause ? "stop" : "cont");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("cannot ") + (pause ? "pause" : "resume") + " VM '" + name + "': " + e.what());
+  }
+  // The supervisor records the new state when the engine reports it.
+  const std::string want = pause ? "paused" : "running";
+  for (int i = 0; i < 100 && state_of(b) != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return state_of(b);
+}
+
+}  // namespace
+
+std::string Library::pause(const std::string& name) const { return pause_or_resume(name, true); }
+std::string Library::resume(const std::string& name) const { return pause_or_resume(name, false); }
+
+void Library::screenshot(const std::string& name, const std::string& png_file) const {
+  const auto b = open_or_throw(name);
+  require_running(b);
+  const fs::path target = fs::absolute(png_file);
+  const fs::path tmp = target.string() + ".tmp";
+  try {
+    qb::qmp_call((b.run_dir() / "ctl.sock").string(), "screendump",
+                 json::object{{"filename", tmp.string()}, {"format", "png"}});
+    fs::rename(tmp, target);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw std::runtime_error("cannot take a screenshot of VM '" + name + "': " + e.what() +
+                             "\n  hint: the VM needs a display device such as virtio-gpu");
+  }
+}
+
+// ---- Creating -----------------------------------------------------------------------------------
+
+Created Host::create_vm(const CreateOptions& a) const {
+  if (a.spec_file.empty() == a.installer.empty())
+    throw InputError("give either a spec to copy (--from SPEC), or an installer image (--iso IMAGE) with a disk size");
+  if (!a.installer.empty() && a.disk_size.empty())
+    throw InputError("an installer needs the size of the new system disk, e.g. --disk 64GiB");
+  check_name(a.name);
+  std::string text, file;
+  fs::path spec_dir;  // empty: the spec's paths resolve inside the bundle
+  if (!a.spec_file.empty()) {
+    file = a.spec_file;
+    std::error_code ec;
+    if (!fs::is_regular_file(a.spec_file, ec)) throw InputError("cannot read the spec file '" + a.spec_file + "'");
+    text = read_file(a.spec_file);
+    spec_dir = fs::absolute(a.spec_file).parent_path();
+    // The VM is named by the caller; the spec's own name must agree.
+    auto parsed = kernel::parse_spec(text, file, spec_dir);
+    if (parsed.spec && parsed.spec->document.is_object()) {
+      parsed.spec->document.get_object()["name"] = a.name;
+      text = kernel::pretty_json(parsed.spec->document);
+    }
+  } else {
+    file = "(generated installer spec)";
+    text = installer_spec(a);
+  }
+  Created out;
+  kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, a.engine, [&](const fs::path& tmp) {
+    auto spec = checked(m_impl->plugins, text, file, spec_dir.empty() ? tmp : spec_dir, a.engine, tmp, out.warnings);
+    kernel::AssembleOptions o;
+    o.engine = a.engine;
+    o.bundle_dir = tmp.string();
+    o.materialize = true;  // per-VM NVRAM copies, sparse disks
+    try {
+      kernel::assemble(spec, m_impl->plugins, o);
+    } catch (const kernel::AssembleError& e) {
+      throw PlanError(convert(e.diagnostics), false);
+    }
+  });
+  out.vm = info_of(b, false);
+  return out;
+}
+
+// ---- Running ------------------------------------------------------------------------------------
+
+struct PreparedRun::Impl {
+  kernel::Bundle bundle;
+  kernel::BundleLock lock;
+  std::string name, dir, accel, accel_warning;
+  std::vector<Diagnostic> warnings;
+  std::vector<std::string> args;  // the supervisor's command line
+};
+
+PreparedRun::PreparedRun(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+PreparedRun::PreparedRun(PreparedRun&&) noexcept = default;
+PreparedRun::~PreparedRun() = default;
+const std::string& PreparedRun::name() const { return m_impl->name; }
+const std::string& PreparedRun::dir() const { return m_impl->dir; }
+const std::string& PreparedRun::accel() const { return m_impl->accel; }
+const std::string& PreparedRun::accel_warning() const { return m_impl->accel_warning; }
+const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->warnings; }
+
+PreparedRun Host::prepare_run(const RunOptions& a) const {
+  if (a.display != "none" && a.display != "window" && a.display != "vnc")
+    throw InputError("display '" + a.display + "' is not one of none, window, vnc");
+  if (a.supervisor_command.empty()) throw InputError("RunOptions.supervisor_command is required");
+  std::error_code ec;
+  const bool is_file = fs::is_regular_file(a.target, ec);
+  std::optional<kernel::Bundle> bundle;
+  std::string text, file;
+  fs::path spec_dir;
+  std::vector<Diagnostic> warnings;
+  std::optional<kernel::Spec> spec;
+  if (is_file) {
+    // A spec file runs directly: its bundle (named after the spec) is made or refreshed.
+    file = a.target;
+    text = read_file(a.target);
+    spec_dir = fs::absolute(a.target).parent_path();
+    auto parsed = kernel::parse_spec(text, file, spec_dir);
+    const json::value* n = parsed.spec && parsed.spec->document.is_object()
+                               ? parsed.spec->document.get_object().if_contains("name")
+                               : nullptr;
+    if (!n || !n->is_string() || !kernel::valid_vm_name(std::string(n->get_string()))) {
+      // Everything wrong with it, the name included, is reported in full.
+      checked(m_impl->plugins, text, file, spec_dir, "qemu", {}, warnings);
+      check_name(n && n->is_string() ? std::string(n->get_string()) : std::string());
+    }
+    const std::string vm_name(n->get_string());
+    spec = checked(m_impl->plugins, text, file, spec_dir, "qemu", kernel::vms_dir() / vm_name, warnings);
+    std::string err;
+    bundle = kernel::open_bundle(vm_name, err);
+    if (!bundle) bundle = kernel::create_bundle(vm_name, text, spec_dir, "qemu", nullptr);
+  } else {
+    if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json")
+      throw InputError("cannot read the spec file '" + a.target + "'");
+    bundle = open_or_throw(a.target);
+    file = bundle->spec_file().string();
+    text = read_file(bundle->spec_file());
+    spec_dir = bundle->spec_dir();
+  }
+  std::string holder;
+  auto lock = kernel::BundleLock::try_acquire(*bundle, holder);
+  if (!lock)
+    throw std::runtime_error("VM '" + bundle->name + "' is already running: " + holder +
+                             "\n  hint: stop it with `vzkit stop " + bundle->name + "`, or watch it with `vzkit inspect " +
+                             bundle->name + "`");
+  if (is_file) kernel::update_bundle(*bundle, text, spec_dir);
+  else spec = checked(m_impl->plugins, text, file, spec_dir, "qemu", bundle->dir, warnings);
+
+  const auto choice =
+      qb::choose_accelerator(a.accel, kernel::effective_arch(*spec, "qemu"), kernel::vzkit_home() / "cache" / "accel");
+  kernel::AssembleOptions o;
+  o.engine = "qemu";
+  o.bundle_dir = bundle->dir.string();
+  o.materialize = true;
+  o.accel = choice.accel;
+  kernel::Plan plan;
+  try {
+    plan = kernel::assemble(*spec, m_impl->plugins, o);
+  } catch (const kernel::AssembleError& e) {
+    throw PlanError(convert(e.diagnostics), false);
+  }
+  fs::remove_all(bundle->run_dir(), ec);  // left by an earlier run; the lock is ours
+  fs::create_directories(bundle->run_dir());
+  kernel::write_atomic(bundle->run_dir() / "plan.json", kernel::pretty_json(plan.model));
+  lock->describe_holder("vzkit run " + bundle->name + " (starting)");
+
+  auto impl = std::make_unique<PreparedRun::Impl>(
+      PreparedRun::Impl{*bundle, std::move(*lock), bundle->name, bundle->dir.string(), choice.accel, choice.warning,
+                        std::move(warnings), a.supervisor_command});
+  auto& args = impl->args;
+  args.insert(args.end(), {impl->dir, "--lock-fd", std::to_string(impl->lock.fd()), "--stop-timeout",
+                           std::to_string(a.stop_timeout), "--accel", choice.accel, "--display", a.display});
+  if (a.console_input) args.push_back("--console-input");
+  if (a.quiet) args.push_back("--quiet");
+  return PreparedRun(std::move(impl));
+}
+
+namespace {
+
+[[noreturn]] void exec_args(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  throw std::runtime_error("cannot start the supervisor " + args[0] + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void PreparedRun::exec_attached() {
+  m_impl->lock.keep_across_exec();
+  exec_args(m_impl->args);  // the supervisor replaces this process
+}
+
+int PreparedRun::start_detached(std::chrono::seconds timeout) {
+  m_impl->lock.keep_across_exec();
+  auto args = m_impl->args;
+  args.push_back("--detach");
+  const fs::path run_dir = m_impl->bundle.run_dir();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("cannot fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::setsid();
+    const int devnull = ::open("/dev/null", O_RDWR);
+    const int log = ::open((run_dir / "supervisor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(devnull, STDIN_FILENO);
+    ::dup2(log >= 0 ? log : devnull, STDOUT_FILENO);
+    ::dup2(log >= 0 ? log : devnull, STDERR_FILENO);
+    try {
+      exec_args(args);
+    } catch (const std::exception& e) {
+      const std::string msg = std::string("vzkit: error: ") + e.what() + "\n";
+      (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+    }
+    std::_Exit(1);
+  }
+  // This process: wait until the VM runs (or fails).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string state;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto st = qb::read_state(run_dir);
+    if (const auto* s = st.if_contains("state"); s && s->is_string()) state = std::string(s->get_string());
+    if (state == "running" || state == "error" || state == "stopped") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (state != "running")
+    throw std::runtime_error("VM '" + m_impl->name + "' did not start (state '" + (state.empty() ? "unknown" : state) +
+                             "'); see " + (run_dir / "supervisor.log").string());
+  return static_cast<int>(pid);
+}
+
+int supervise_main(const std::vector<std::string>& args) {
+  // The arguments prepare_run() appended: DIR --lock-fd N --stop-timeout S --accel A --display D [flags]
+  if (args.empty()) throw InputError("the supervising mode needs the VM's folder");
+  const fs::path dir(args[0]);
+  int lock_fd = -1, stop_timeout = 10;
+  std::string accel = "tcg", display = "none";
+  bool console_input = false, quiet = false, detach = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const auto& k = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw InputError("supervising mode: " + k + " needs a value");
+      return args[++i];
+    };
+    if (k == "--lock-fd") lock_fd = std::stoi(value());
+    else if (k == "--stop-timeout") stop_timeout = std::stoi(value());
+    else if (k == "--accel") accel = value();
+    else if (k == "--display") display = value();
+    else if (k == "--console-input") console_input = true;
+    else if (k == "--quiet") quiet = true;
+    else if (k == "--detach") detach = true;
+    else throw InputError("supervising mode: unknown argument '" + k + "'");
+  }
+  if (lock_fd < 0) throw InputError("supervising mode: --lock-fd is required");
+  auto lock = kernel::BundleLock::adopt(lock_fd);
+  lock.describe_holder("vzkit run " + dir.filename().string());  // this process holds it now
+  vzkit::qemu::Machine plan;
+  try {
+    plan = json::value_to<vzkit::qemu::Machine>(json::parse(read_file(dir / "run" / "plan.json")));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot read the plan in " + (dir / "run" / "plan.json").string() + ": " + e.what());
+  }
+  qb::SuperviseOptions o;
+  o.run.name = dir.filename().string();
+  o.run.run_dir = dir / "run";
+  o.run.display = display == "window" ? "gtk" : display;
+  o.run.console_to_stdout = !detach;
+  o.run.console_from_stdin = console_input && !detach;
+  o.stop_grace = std::chrono::seconds(stop_timeout);
+  o.report = !quiet;
+  o.facts = json::object{{"engine", "qemu"}, {"accel", accel}, {"bundle", dir.string()}};
+  return qb::supervise(plan, o);
+}
+
+}  // namespace vzkit::host
