@@ -2,6 +2,7 @@
 //
 //   vzkit-plan SPEC > plan.json                 (planning: loads plugins, no entitlement needed)
 //   vzkit-window plan.json [--title NAME] [--headless]
+//   vzkit-window plan.json --title NAME --run-dir DIR [--stop-timeout S]   (what `vzkit run NAME --gui` execs)
 //   vzkit-window --install-macos latest|PATH.ipsw FOLDER   (see install_macos.mm)
 //
 // This process loads no plugins: it reads the plan as data, builds the VZ objects through
@@ -13,7 +14,10 @@
 
 #include <vzkit/bridge/vz/objc_bridge.h>
 #include <vzkit/bridge/vz/vz_bridge.hpp>
+#include <vzkit/kernel/supervisor.hpp>
 #include <vzkit/vz/configuration.hpp>
+
+#include <boost/asio/io_context.hpp>
 
 #include <boost/json.hpp>
 
@@ -22,6 +26,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace vzb = vzkit::bridge::vz;
 
@@ -29,6 +34,10 @@ int install_macos(const std::string& source, const std::string& folder);  // ins
 
 static std::unique_ptr<vzb::VzMachine> g_machine;
 static int g_exit_code = 0;
+// With --run-dir, the VM is supervised as `vzkit run` supervises it (run/state.json, run/ctl.sock
+// for `vzkit stop|pause|resume`, signals) on a thread of its own, while AppKit has the main thread.
+static std::string g_run_dir;
+static int g_stop_timeout = 15;
 static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate alive here
 
 [[noreturn]] static void fail(const std::string& message) {
@@ -70,6 +79,21 @@ static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate 
     [NSApp activateIgnoringOtherApps:YES];
   }
 
+  if (!g_run_dir.empty()) {
+    std::thread([] {
+      boost::asio::io_context io;
+      vzkit::kernel::ControlServer control(io, std::filesystem::path(g_run_dir) / "ctl.sock", *g_machine);
+      vzkit::kernel::SuperviseOptions o;
+      o.run_dir = g_run_dir;
+      o.stop_grace = std::chrono::seconds(g_stop_timeout);
+      o.facts = boost::json::object{{"engine", "vz"}, {"window", true}};
+      g_exit_code = vzkit::kernel::supervise(io, *g_machine, o);
+      dispatch_async(dispatch_get_main_queue(), ^{
+        [NSApp terminate:nil];
+      });
+    }).detach();
+    return;
+  }
   g_machine->set_event_handler([](const vzkit::MachineEvent& event) {
     if (event.kind == vzkit::MachineEvent::Kind::error) {
       std::fprintf(stderr, "vzkit-window: %s\n", event.message.c_str());
@@ -95,11 +119,11 @@ static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate 
 
 - (BOOL)windowShouldClose:(NSWindow*)sender {
   if (!g_machine->can_request_stop()) return YES;
-  // Ask the guest first; force it off if it has not stopped within 15 seconds.
+  // Ask the guest first; force it off if it has not stopped in time (--stop-timeout, 15 s by default).
   g_machine->request_stop([](const std::string& error) {
     if (!error.empty()) g_machine->stop({});
   });
-  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, 15 * NSEC_PER_SEC), dispatch_get_main_queue(), ^{
+  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, g_stop_timeout * NSEC_PER_SEC), dispatch_get_main_queue(), ^{
     if (g_machine && g_machine->can_stop()) g_machine->stop({});
   });
   return NO;
@@ -138,11 +162,14 @@ int main(int argc, const char* argv[]) {
       const std::string arg = argv[i];
       if (arg == "--headless") headless = true;
       else if (arg == "--title" && i + 1 < argc) title = argv[++i];
+      else if (arg == "--run-dir" && i + 1 < argc) g_run_dir = argv[++i];
+      else if (arg == "--stop-timeout" && i + 1 < argc) g_stop_timeout = std::atoi(argv[++i]);
       else if (arg == "--install-macos" && i + 2 < argc) return install_macos(argv[i + 1], argv[i + 2]);
       else if (arg == "-h" || arg == "--help") {
-        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless]\n"
+        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--run-dir DIR [--stop-timeout S]]\n"
                     "       vzkit-window --install-macos latest|PATH.ipsw FOLDER\n"
                     "  PLAN.json: the output of `vzkit-plan SPEC` (or `vzkit plan SPEC --engine vz`)\n"
+                    "  --run-dir: supervise the VM as `vzkit run --gui` does (DIR/state.json, DIR/ctl.sock)\n"
                     "  --install-macos: make a macOS VM in FOLDER (restore image, identity, disk, install)\n");
         return 0;
       } else if (plan_file.empty()) plan_file = arg;

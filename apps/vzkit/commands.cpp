@@ -165,4 +165,34 @@ int cmd_rosetta_setup(const Globals& g, const std::string& tag, const std::strin
   return 0;
 }
 
+int cmd_rosetta_status(bool as_json) {
+  const auto facts = host::vz_host_facts();
+  if (!facts) {
+    if (as_json) print_json(json::object{{"rosetta", "not-supported"}, {"engine", nullptr}});
+    else std::printf("not-supported: Rosetta for Linux guests runs on a Mac with Apple silicon (the vz engine)\n");
+    return 0;
+  }
+  if (as_json) {
+    std::cout << host::pretty_json(*facts);
+    return 0;
+  }
+  const auto v = json::parse(*facts);
+  const auto* r = v.as_object().if_contains("rosetta");
+  const std::string state = r && r->is_string() ? std::string(r->get_string()) : "unknown";
+  std::printf("%s\n", state.c_str());
+  if (state == "not-installed") std::printf("install it with: vzkit rosetta install\n");
+  return 0;
+}
+
+int cmd_rosetta_install() {
+  try {
+    host::install_rosetta();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  std::printf("Rosetta for Linux guests is installed\n");
+  return 0;
+}
+
 }  // namespace vzkit::app

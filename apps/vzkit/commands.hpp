@@ -30,6 +30,8 @@ int cmd_validate(const Globals& g, const std::string& spec, const std::string& e
 int cmd_plan(const Globals& g, const std::string& spec, const std::string& engine, const std::string& format,
              const std::string& accel);
 int cmd_rosetta_setup(const Globals& g, const std::string& tag, const std::string& mount_point);
+int cmd_rosetta_status(bool json);
+int cmd_rosetta_install();
 
 struct RunArgs {
   std::string target;          ///< VM name or spec file
@@ -40,6 +42,8 @@ struct RunArgs {
   std::string accel = "auto";  ///< auto, kvm, tcg
   int stop_timeout = 10;       ///< seconds the guest gets to power off on Ctrl-C
   bool quiet = false;          ///< no state messages
+  std::string engine;          ///< "" = the VM's own
+  bool yes = false;            ///< install what the VM needs without asking
 };
 
 struct CreateArgs {

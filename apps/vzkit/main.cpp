@@ -96,10 +96,18 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tcg", "kvm"}));
 
   std::string tag, mount_point = "/media/rosetta";
-  auto* rosetta = app.add_subcommand("rosetta-setup", "Print the Linux guest commands that mount a Rosetta share and "
-                                                      "register it for x86-64 binaries");
-  rosetta->add_option("tag", tag, "The share's tag, as in the spec's rosetta device")->required();
-  rosetta->add_option("--mount-point", mount_point, "Where the guest mounts the share")->capture_default_str();
+  auto* rosetta = app.add_subcommand("rosetta", "Rosetta for Linux guests on a Mac: is it installed, install it, and "
+                                                "what the guest runs to use it");
+  rosetta->require_subcommand(1);
+  auto* rosetta_status = rosetta->add_subcommand("status", "Whether this Mac has Rosetta for Linux guests "
+                                                           "(installed, not-installed, not-supported)");
+  rosetta_status->add_flag("--json", json, "Print what the VZ engine reports about this host as JSON");
+  auto* rosetta_install = rosetta->add_subcommand(
+      "install", "Install Rosetta for Linux guests (macOS asks you to accept Apple's license, then downloads it)");
+  auto* rosetta_guest = rosetta->add_subcommand(
+      "guest-setup", "Print the Linux guest commands that mount a Rosetta share and register it for x86-64 binaries");
+  rosetta_guest->add_option("tag", tag, "The share's tag, as in the spec's rosetta device")->required();
+  rosetta_guest->add_option("--mount-point", mount_point, "Where the guest mounts the share")->capture_default_str();
 
   CreateArgs create_args;
   auto* create = app.add_subcommand("create", "Create a VM bundle in $VZKIT_HOME/vms from a spec, or an installer VM "
@@ -112,9 +120,10 @@ int main(int argc, char** argv) {
       ->type_name("SIZE");
   create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso")->capture_default_str();
   create->add_option("--memory", create_args.vm.memory, "Memory with --iso")->capture_default_str();
-  create->add_option("--engine", create_args.vm.engine, "Engine the VM is checked for")
-      ->check(CLI::IsMember({"vz", "qemu"}))
-      ->capture_default_str();
+  create->add_option("--engine", create_args.vm.engine,
+                     "Engine the VM runs on: vz (a Mac with Apple silicon) or qemu; default: " +
+                         vzkit::host::default_engine())
+      ->check(CLI::IsMember({"vz", "qemu"}));
   create->add_flag("--json", create_args.json, "Print JSON for scripts");
 
   RunArgs run_args;
@@ -132,6 +141,13 @@ int main(int argc, char** argv) {
   run->add_option("--stop-timeout", run_args.stop_timeout, "Seconds the guest gets to power off after Ctrl-C")
       ->capture_default_str();
   run->add_flag("-q,--quiet", run_args.quiet, "Print only the guest console");
+  run->add_flag("-y,--yes", run_args.yes,
+                "Install what the VM needs without asking (Rosetta on a Mac); otherwise you are asked on a "
+                "terminal, and told what is missing elsewhere");
+  run->add_option("--engine", run_args.engine,
+                  "For a spec file: the engine to run it on (default: " + vzkit::host::default_engine() +
+                      "); a VM made by `vzkit create` runs on the engine it was made for")
+      ->check(CLI::IsMember({"vz", "qemu"}));
 
   std::string vm;
   bool force = false;
@@ -170,7 +186,9 @@ int main(int argc, char** argv) {
     if (*schema) return cmd_schema(g, schema_plugin, markdown);
     if (*validate) return cmd_validate(g, spec, engine, json);
     if (*plan) return cmd_plan(g, spec, engine, format, accel);
-    if (*rosetta) return cmd_rosetta_setup(g, tag, mount_point);
+    if (*rosetta_status) return cmd_rosetta_status(json);
+    if (*rosetta_install) return cmd_rosetta_install();
+    if (*rosetta_guest) return cmd_rosetta_setup(g, tag, mount_point);
     if (*create) return cmd_create(g, create_args);
     if (*run) return cmd_run(g, run_args);
     if (*stop) return cmd_stop(vm, force, timeout);

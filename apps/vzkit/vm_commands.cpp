@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <unistd.h>
+
 namespace vzkit::app {
 
 namespace json = boost::json;
@@ -65,19 +67,32 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     spdlog::error("choose one of --gui and --vnc");
     return 2;
   }
+#if !defined(__APPLE__)
   if (a.gui && !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY")) {
     spdlog::error("--gui needs a graphical session (DISPLAY or WAYLAND_DISPLAY is not set); use --vnc instead");
     return 2;
   }
+#endif
   return reported([&] {
     auto h = load_plugins(g);
     host::RunOptions o;
     o.target = a.target;
     o.accel = a.accel;
+    o.engine = a.engine;
     o.display = a.gui ? "window" : a.vnc ? "vnc" : "none";
     o.console_input = a.console;
     o.quiet = a.quiet;
     o.stop_timeout = a.stop_timeout;
+    if (a.yes) {
+      o.confirm = [](const std::string&) { return true; };
+    } else if (::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
+      o.confirm = [](const std::string& question) {
+        std::fprintf(stderr, "%s [y/N] ", question.c_str());
+        std::string answer;
+        std::getline(std::cin, answer);
+        return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+      };
+    }
     // The supervisor is this program again (it loads no plugins): `vzkit __supervise ...`.
     o.supervisor_command = {boost::dll::program_location().string(), "__supervise"};
     auto run = h.prepare_run(o);

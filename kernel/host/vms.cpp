@@ -10,10 +10,13 @@
 #include <vzkit/kernel/assemble.hpp>
 #include <vzkit/kernel/bundle.hpp>
 #include <vzkit/kernel/json_text.hpp>
+#include <vzkit/kernel/supervisor.hpp>
 #include <vzkit/kernel/validate.hpp>
 #include <vzkit/qemu/machine.hpp>
 
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/json.hpp>
+#include <boost/process.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -59,7 +62,7 @@ bool wait_until_unlocked(const kernel::Bundle& b, std::chrono::milliseconds time
 
 std::string state_of(const kernel::Bundle& b) {
   if (!kernel::BundleLock::is_held(b)) return "stopped";
-  auto st = qb::read_state(b.run_dir());
+  auto st = kernel::read_state(b.run_dir());
   if (const auto* s = st.if_contains("state"); s && s->is_string()) return std::string(s->get_string());
   return "starting";
 }
@@ -78,7 +81,7 @@ VmInfo info_of(const kernel::Bundle& b, bool details) {
   v.state = state_of(b);
   v.run_json = "{}";
   if (!details) return v;
-  if (kernel::BundleLock::is_held(b, &v.holder)) v.run_json = json::serialize(qb::read_state(b.run_dir()));
+  if (kernel::BundleLock::is_held(b, &v.holder)) v.run_json = json::serialize(kernel::read_state(b.run_dir()));
   std::error_code ec;
   for (const auto& f : fs::directory_iterator(b.dir, ec))
     if (f.is_regular_file(ec)) v.files.push_back({f.path().filename().string(), f.file_size(ec)});
@@ -165,7 +168,7 @@ StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seco
   send("quit");
   if (wait_until_unlocked(b, std::chrono::seconds(10))) return StopOutcome::stopped;
   // The supervisor itself does not answer: end it; its children die with it.
-  auto st = qb::read_state(b.run_dir());
+  auto st = kernel::read_state(b.run_dir());
   if (const auto* pid = st.if_contains("supervisor_pid"); pid && pid->is_int64() && pid->get_int64() > 1)
     ::kill(static_cast<pid_t>(pid->get_int64()), SIGKILL);
   if (wait_until_unlocked(b, std::chrono::seconds(5))) return StopOutcome::killed;
@@ -196,6 +199,9 @@ std::string Library::resume(const std::string& name) const { return pause_or_res
 void Library::screenshot(const std::string& name, const std::string& png_file) const {
   const auto b = open_or_throw(name);
   require_running(b);
+  if (b.engine() == "vz")
+    throw std::runtime_error("VM '" + name + "' runs on the vz engine, which offers no screenshots from outside its "
+                             "window\n  hint: run it with --gui and use the Mac's own screenshot tools");
   const fs::path target = fs::absolute(png_file);
   const fs::path tmp = target.string() + ".tmp";
   try {
@@ -236,11 +242,12 @@ Created Host::create_vm(const CreateOptions& a) const {
     file = "(generated installer spec)";
     text = installer_spec(a);
   }
+  const std::string engine = a.engine.empty() ? default_engine() : a.engine;
   Created out;
-  kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, a.engine, [&](const fs::path& tmp) {
-    auto spec = checked(m_impl->plugins, text, file, spec_dir.empty() ? tmp : spec_dir, a.engine, tmp, out.warnings);
+  kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, engine, [&](const fs::path& tmp) {
+    auto spec = checked(m_impl->plugins, text, file, spec_dir.empty() ? tmp : spec_dir, engine, tmp, out.warnings);
     kernel::AssembleOptions o;
-    o.engine = a.engine;
+    o.engine = engine;
     o.bundle_dir = tmp.string();
     o.materialize = true;  // per-VM NVRAM copies, sparse disks
     try {
@@ -272,6 +279,92 @@ const std::string& PreparedRun::accel() const { return m_impl->accel; }
 const std::string& PreparedRun::accel_warning() const { return m_impl->accel_warning; }
 const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->warnings; }
 
+namespace {
+
+// The program that runs vz plans: $VZKIT_VZ_RUNNER if set, else, on a Mac, vzkit-vz (headless) or
+// vzkit-window beside this binary: the binaries signed with the virtualization entitlement, which
+// load no plugins (docs/vz.md). Empty when there is none.
+fs::path vz_runner(bool window) {
+  if (const char* env = std::getenv("VZKIT_VZ_RUNNER"); env && *env && !window) return env;
+#if defined(__APPLE__)
+  std::error_code ec;
+  const auto p = boost::dll::program_location().parent_path() / (window ? "vzkit-window" : "vzkit-vz");
+  if (fs::exists(p, ec)) return p;
+#endif
+  return {};
+}
+
+// Whether this vzkit can run `engine`, and if not, what to do instead.
+void require_engine(const std::string& vm, const std::string& engine, bool window) {
+  if (engine == "qemu") return;
+  if (engine != "vz")
+    throw std::runtime_error("VM '" + vm + "' names the engine '" + engine + "', which this vzkit does not have");
+  if (!vz_runner(window).empty()) return;
+#if defined(__APPLE__)
+  throw std::runtime_error(std::string("VM '") + vm + "' needs " + (window ? "vzkit-window" : "vzkit-vz") +
+                           " beside vzkit (" + boost::dll::program_location().parent_path().string() +
+                           "); build it (it needs Virtualization.framework, Xcode 14 or later) or reinstall vzkit");
+#else
+  if (window)
+    throw InputError("VM '" + vm + "' is for the vz engine, whose window (vzkit-window) needs a Mac; run it "
+                     "without --gui");
+  throw std::runtime_error("VM '" + vm +
+                           "' is for the vz engine (Apple's Virtualization.framework), which runs on a Mac with "
+                           "Apple silicon; this vzkit runs the qemu engine\n  hint: make a QEMU VM from the same "
+                           "spec with `vzkit create NAME --from SPEC --engine qemu`");
+#endif
+}
+
+}  // namespace
+
+std::optional<std::string> vz_host_facts() {
+  const fs::path runner = vz_runner(false);
+  if (runner.empty()) return std::nullopt;
+  namespace bp = boost::process;
+  bp::ipstream out;
+  bp::child c(runner.string(), "--host-bounds", bp::std_out > out, bp::std_in < bp::null);
+  std::string text, line;
+  while (std::getline(out, line)) text += line;
+  c.wait();
+  if (c.exit_code() != 0) throw std::runtime_error(runner.string() + " --host-bounds failed (exit " +
+                                                   std::to_string(c.exit_code()) + ")");
+  return text;
+}
+
+void install_rosetta() {
+  const fs::path runner = vz_runner(false);
+  if (runner.empty()) throw std::runtime_error("Rosetta for Linux guests is installed on a Mac with Apple silicon");
+  namespace bp = boost::process;
+  const int rc = bp::system(runner.string(), "--install-rosetta", bp::std_in < bp::null);
+  if (rc != 0) throw std::runtime_error("Rosetta was not installed (see above)");
+}
+
+namespace {
+
+// A vz VM with a Rosetta share needs Rosetta on the Mac: offer to install it, or say how.
+void require_rosetta(const kernel::Spec& spec, const RunOptions& a) {
+  const bool wants = std::any_of(spec.devices.begin(), spec.devices.end(),
+                                 [](const kernel::DeviceEntry& d) { return d.plugin == "rosetta"; });
+  if (!wants) return;
+  const auto facts = vz_host_facts();
+  if (!facts) return;  // the runner reports it
+  const auto v = json::parse(*facts);
+  const auto* r = v.as_object().if_contains("rosetta");
+  const std::string state = r && r->is_string() ? std::string(r->get_string()) : "";
+  if (state == "installed" || state.empty()) return;
+  if (state == "not-supported")
+    throw std::runtime_error("VM '" + spec.name + "' shares Rosetta, which this Mac does not support (it needs "
+                             "Apple silicon and macOS 13 or later)\n  hint: remove the rosetta device from its spec");
+  if (a.confirm && a.confirm("VM '" + spec.name + "' uses Rosetta, which is not installed on this Mac. Install it now?")) {
+    install_rosetta();
+    return;
+  }
+  throw std::runtime_error("VM '" + spec.name + "' uses Rosetta, which is not installed on this Mac\n  hint: install it "
+                           "with `vzkit rosetta install` (macOS asks you to accept Apple's license)");
+}
+
+}  // namespace
+
 PreparedRun Host::prepare_run(const RunOptions& a) const {
   if (a.display != "none" && a.display != "window" && a.display != "vnc")
     throw InputError("display '" + a.display + "' is not one of none, window, vnc");
@@ -279,12 +372,13 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   std::error_code ec;
   const bool is_file = fs::is_regular_file(a.target, ec);
   std::optional<kernel::Bundle> bundle;
-  std::string text, file;
+  std::string text, file, engine;
   fs::path spec_dir;
   std::vector<Diagnostic> warnings;
   std::optional<kernel::Spec> spec;
   if (is_file) {
     // A spec file runs directly: its bundle (named after the spec) is made or refreshed.
+    engine = a.engine.empty() ? default_engine() : a.engine;
     file = a.target;
     text = read_file(a.target);
     spec_dir = fs::absolute(a.target).parent_path();
@@ -294,22 +388,33 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
                                : nullptr;
     if (!n || !n->is_string() || !kernel::valid_vm_name(std::string(n->get_string()))) {
       // Everything wrong with it, the name included, is reported in full.
-      checked(m_impl->plugins, text, file, spec_dir, "qemu", {}, warnings);
+      checked(m_impl->plugins, text, file, spec_dir, engine, {}, warnings);
       check_name(n && n->is_string() ? std::string(n->get_string()) : std::string());
     }
     const std::string vm_name(n->get_string());
-    spec = checked(m_impl->plugins, text, file, spec_dir, "qemu", kernel::vms_dir() / vm_name, warnings);
+    require_engine(vm_name, engine, a.display == "window");
+    spec = checked(m_impl->plugins, text, file, spec_dir, engine, kernel::vms_dir() / vm_name, warnings);
     std::string err;
     bundle = kernel::open_bundle(vm_name, err);
-    if (!bundle) bundle = kernel::create_bundle(vm_name, text, spec_dir, "qemu", nullptr);
+    if (bundle && bundle->engine() != engine)
+      throw InputError("VM '" + vm_name + "' was created for the " + bundle->engine() + " engine, not " + engine +
+                       "\n  hint: run it with --engine " + bundle->engine() + ", or delete it first (`vzkit delete " +
+                       vm_name + "`)");
+    if (!bundle) bundle = kernel::create_bundle(vm_name, text, spec_dir, engine, nullptr);
   } else {
     if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json")
       throw InputError("cannot read the spec file '" + a.target + "'");
     bundle = open_or_throw(a.target);
+    engine = bundle->engine();
+    if (!a.engine.empty() && a.engine != engine)
+      throw InputError("VM '" + bundle->name + "' was created for the " + engine + " engine, not " + a.engine);
+    require_engine(bundle->name, engine, a.display == "window");
     file = bundle->spec_file().string();
     text = read_file(bundle->spec_file());
     spec_dir = bundle->spec_dir();
   }
+  if (engine == "vz" && a.display == "vnc")
+    throw InputError("the vz engine has no VNC server; use --gui for a window, or run without a display");
   std::string holder;
   auto lock = kernel::BundleLock::try_acquire(*bundle, holder);
   if (!lock)
@@ -317,12 +422,15 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
                              "\n  hint: stop it with `vzkit stop " + bundle->name + "`, or watch it with `vzkit inspect " +
                              bundle->name + "`");
   if (is_file) kernel::update_bundle(*bundle, text, spec_dir);
-  else spec = checked(m_impl->plugins, text, file, spec_dir, "qemu", bundle->dir, warnings);
+  else spec = checked(m_impl->plugins, text, file, spec_dir, engine, bundle->dir, warnings);
+  if (engine == "vz") require_rosetta(*spec, a);
 
-  const auto choice =
-      qb::choose_accelerator(a.accel, kernel::effective_arch(*spec, "qemu"), kernel::vzkit_home() / "cache" / "accel");
+  qb::AccelChoice choice;
+  if (engine == "qemu")
+    choice = qb::choose_accelerator(a.accel, kernel::effective_arch(*spec, "qemu"),
+                                    kernel::vzkit_home() / "cache" / "accel");
   kernel::AssembleOptions o;
-  o.engine = "qemu";
+  o.engine = engine;
   o.bundle_dir = bundle->dir.string();
   o.materialize = true;
   o.accel = choice.accel;
@@ -341,8 +449,9 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
       PreparedRun::Impl{*bundle, std::move(*lock), bundle->name, bundle->dir.string(), choice.accel, choice.warning,
                         std::move(warnings), a.supervisor_command});
   auto& args = impl->args;
-  args.insert(args.end(), {impl->dir, "--lock-fd", std::to_string(impl->lock.fd()), "--stop-timeout",
-                           std::to_string(a.stop_timeout), "--accel", choice.accel, "--display", a.display});
+  args.insert(args.end(), {impl->dir, "--lock-fd", std::to_string(impl->lock.fd()), "--engine", engine,
+                           "--stop-timeout", std::to_string(a.stop_timeout), "--display", a.display});
+  if (!choice.accel.empty()) args.insert(args.end(), {"--accel", choice.accel});
   if (a.console_input) args.push_back("--console-input");
   if (a.quiet) args.push_back("--quiet");
   return PreparedRun(std::move(impl));
@@ -391,7 +500,7 @@ int PreparedRun::start_detached(std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string state;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto st = qb::read_state(run_dir);
+    auto st = kernel::read_state(run_dir);
     if (const auto* s = st.if_contains("state"); s && s->is_string()) state = std::string(s->get_string());
     if (state == "running" || state == "error" || state == "stopped") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -402,12 +511,20 @@ int PreparedRun::start_detached(std::chrono::seconds timeout) {
   return static_cast<int>(pid);
 }
 
+std::string default_engine() {
+#if defined(__APPLE__)
+  return "vz";
+#else
+  return "qemu";
+#endif
+}
+
 int supervise_main(const std::vector<std::string>& args) {
   // The arguments prepare_run() appended: DIR --lock-fd N --stop-timeout S --accel A --display D [flags]
   if (args.empty()) throw InputError("the supervising mode needs the VM's folder");
   const fs::path dir(args[0]);
   int lock_fd = -1, stop_timeout = 10;
-  std::string accel = "tcg", display = "none";
+  std::string accel = "tcg", display = "none", engine = "qemu";
   bool console_input = false, quiet = false, detach = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const auto& k = args[i];
@@ -418,6 +535,7 @@ int supervise_main(const std::vector<std::string>& args) {
     if (k == "--lock-fd") lock_fd = std::stoi(value());
     else if (k == "--stop-timeout") stop_timeout = std::stoi(value());
     else if (k == "--accel") accel = value();
+    else if (k == "--engine") engine = value();
     else if (k == "--display") display = value();
     else if (k == "--console-input") console_input = true;
     else if (k == "--quiet") quiet = true;
@@ -427,11 +545,27 @@ int supervise_main(const std::vector<std::string>& args) {
   if (lock_fd < 0) throw InputError("supervising mode: --lock-fd is required");
   auto lock = kernel::BundleLock::adopt(lock_fd);
   lock.describe_holder("vzkit run " + dir.filename().string());  // this process holds it now
+  const fs::path plan_file = dir / "run" / "plan.json";
+  if (engine == "vz") {
+    // VZ runs in a program of its own (vzkit-vz, or vzkit-window for a window), which this process
+    // becomes: the lock's descriptor and the process id survive the exec.
+    const bool window = display == "window";
+    const fs::path runner = vz_runner(window);
+    if (runner.empty()) require_engine(dir.filename().string(), engine, window);  // throws, saying why
+    std::vector<std::string> argv = {runner.string(), plan_file.string(), "--run-dir", (dir / "run").string(),
+                                     "--stop-timeout", std::to_string(stop_timeout)};
+    if (window) argv.insert(argv.end(), {"--title", dir.filename().string()});
+    if (detach && !window) argv.push_back("--console-log");
+    if (console_input && !detach) argv.push_back("--console-input");
+    if (quiet) argv.push_back("--quiet");
+    lock.keep_across_exec();
+    exec_args(argv);
+  }
   vzkit::qemu::Machine plan;
   try {
-    plan = json::value_to<vzkit::qemu::Machine>(json::parse(read_file(dir / "run" / "plan.json")));
+    plan = json::value_to<vzkit::qemu::Machine>(json::parse(read_file(plan_file)));
   } catch (const std::exception& e) {
-    throw std::runtime_error("cannot read the plan in " + (dir / "run" / "plan.json").string() + ": " + e.what());
+    throw std::runtime_error("cannot read the plan in " + plan_file.string() + ": " + e.what());
   }
   qb::SuperviseOptions o;
   o.run.name = dir.filename().string();

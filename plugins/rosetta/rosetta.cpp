@@ -21,7 +21,7 @@ constexpr const char* kManifest = R"json({
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Rosetta for Linux",
-    "description": "A virtio-fs share holding Apple's Rosetta translator (Apple silicon, macOS 13+, Rosetta installed). The guest mounts it and registers it with binfmt_misc: `vzkit rosetta-setup TAG` prints the commands.",
+    "description": "A virtio-fs share holding Apple's Rosetta translator (Apple silicon, macOS 13+, Rosetta installed). The guest mounts it and registers it with binfmt_misc: `vzkit rosetta guest-setup TAG` prints the commands; `vzkit rosetta status` and `vzkit rosetta install` check and install Rosetta on the Mac.",
     "type": "object",
     "additionalProperties": false,
     "properties": {

@@ -81,8 +81,9 @@ std::string probe_accelerator(const std::string& accel, std::chrono::millisecond
 }
 
 namespace {
+// Identifies this boot of the host; empty where unknown (then nothing is cached).
 std::string boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::ifstream in("/proc/sys/kernel/random/boot_id");  // Linux
   std::string id;
   std::getline(in, id);
   return id;
@@ -93,7 +94,9 @@ AccelChoice choose_accelerator(const std::string& requested, const std::string& 
                                const std::filesystem::path& cache_file, std::chrono::milliseconds timeout) {
   if (requested != "auto" || cache_file.empty()) return choose_accelerator(requested, guest_arch, timeout);
   // Whether KVM works does not change while the host stays up: remember the answer per boot.
-  const std::string key = boot_id() + " " + guest_arch;
+  const std::string boot = boot_id();
+  if (boot.empty()) return choose_accelerator(requested, guest_arch, timeout);
+  const std::string key = boot + " " + guest_arch;
   {
     std::ifstream in(cache_file);
     std::string cached_key, accel, warning;

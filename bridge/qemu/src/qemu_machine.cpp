@@ -10,7 +10,9 @@
 #include <boost/process/extend.hpp>
 
 #include <signal.h>
+#if defined(__linux__)
 #include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include <fstream>
@@ -26,12 +28,15 @@ using vzkit::qemu::Backend;
 
 namespace {
 
-// Children die with the supervisor (even on SIGKILL) and live in their own process group, so a
-// Ctrl-C at the terminal reaches only the supervisor, which then stops the guest cleanly.
+// Children die with the supervisor (even on SIGKILL; Linux only, other systems have no
+// parent-death signal and rely on the supervisor's orderly stop) and live in their own process
+// group, so a Ctrl-C at the terminal reaches only the supervisor, which then stops the guest.
 struct DieWithParent : bp::extend::handler {
   template <class Executor>
   void on_exec_setup(Executor&) const {
+#if defined(__linux__)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
     ::setpgid(0, 0);
   }
 };

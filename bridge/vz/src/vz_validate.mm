@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
+#include <memory>
 #include <string>
 
 namespace vzkit::bridge::vz {
@@ -267,6 +269,27 @@ std::string host_bounds_json(const std::string& hardware_model_file) {
 #endif
     return boost::json::serialize(out);
   }
+}
+
+std::string install_rosetta() {
+#if VZKIT_HAS_MAC_GUESTS
+  @autoreleasepool {
+    switch ([VZLinuxRosettaDirectoryShare availability]) {
+      case VZLinuxRosettaAvailabilityInstalled: return "";
+      case VZLinuxRosettaAvailabilityNotInstalled: break;
+      default: return "Rosetta for Linux is not supported on this Mac (it needs Apple silicon and macOS 13 or later)";
+    }
+    // macOS shows its own dialog (Apple's license) and downloads Rosetta; the handler may run on
+    // any queue.
+    auto result = std::make_shared<std::promise<std::string>>();
+    [VZLinuxRosettaDirectoryShare installRosettaWithCompletionHandler:^(NSError* error) {
+      result->set_value(error ? reason_of(error) : std::string());
+    }];
+    return result->get_future().get();
+  }
+#else
+  return "this vzkit was built with a macOS SDK without Rosetta for Linux";
+#endif
 }
 
 }  // namespace vzkit::bridge::vz

@@ -11,6 +11,7 @@
 #include <vzkit/kernel/assemble.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 #include <vzkit/kernel/spec.hpp>
+#include <vzkit/kernel/supervisor.hpp>
 #include <vzkit/kernel/validate.hpp>
 
 #if !defined(__APPLE__)
@@ -20,7 +21,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <condition_variable>
@@ -30,9 +33,12 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
+
+std::string vzkit_test_control(const std::string& socket, const std::string& command);  // control_client.cpp
 
 namespace {
 
@@ -1000,3 +1006,106 @@ TEST(RealFrameworkErrors, TwoScanoutsPointAtTheVirtioGpuDevice) {
 #endif
 
 }  // namespace
+
+// ---- supervising: what `vzkit run` does with a vz plan ------------------------------------------
+#if !defined(__APPLE__)
+
+// Waits until run/state.json reports `state` (or 10 s pass).
+bool state_becomes(const fs::path& run_dir, const std::string& state) {
+  for (int i = 0; i < 1000; ++i) {
+    const auto st = vzkit::kernel::read_state(run_dir);
+    if (const auto* s = st.if_contains("state"); s && s->is_string() && s->get_string() == state) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The control commands, as `vzkit stop|pause|resume` send them (control_client.cpp).
+std::string control(const fs::path& run_dir, const std::string& command) {
+  return vzkit_test_control((run_dir / "ctl.sock").string(), command);
+}
+
+TEST_F(FakeFramework, SuperviseAnswersTheControlSocketAndRecordsEachState) {
+  v::Configuration plan = plan_example("linux-installer.json");
+  relocate(plan, scratch);
+  SuperviseOptions o;
+  o.run_dir = scratch.dir / "run";
+  fs::create_directories(o.run_dir);
+  o.console_to_stdout = false;
+  o.report = false;
+  o.facts = json::object{{"engine", "vz"}};
+  std::vector<std::string> seen;  // what the client observed, checked after the run
+  std::thread client([&] {
+    seen.push_back(state_becomes(o.run_dir, "running") ? "running" : "never running");
+    seen.push_back("stop:" + control(o.run_dir, "stop"));
+    seen.push_back(state_becomes(o.run_dir, "paused") ? "paused" : "never paused");
+    seen.push_back("cont:" + control(o.run_dir, "cont"));
+    seen.push_back(state_becomes(o.run_dir, "running") ? "running" : "never running");
+    seen.push_back("screendump:" + control(o.run_dir, "screendump"));
+    seen.push_back("system_powerdown:" + control(o.run_dir, "system_powerdown"));
+  });
+  int rc = -1;
+  @autoreleasepool {
+    rc = supervise(plan, o);
+  }
+  client.join();
+  EXPECT_EQ(rc, 0) << "the guest powered off when asked";
+  const std::vector<std::string> expected = {
+      "running", "stop:", "paused", "cont:", "running",
+      "screendump:screendump: 'screendump' is not available for this engine", "system_powerdown:"};
+  EXPECT_EQ(seen, expected);
+  const auto st = vzkit::kernel::read_state(o.run_dir);
+  EXPECT_EQ(st.at("state"), "stopped");
+  EXPECT_EQ(st.at("engine"), "vz");
+  EXPECT_EQ(st.at("supervisor_pid"), ::getpid());
+  EXPECT_EQ(st.at("console_log"), json::value((o.run_dir / "console.log").string()));
+  EXPECT_FALSE(fs::exists(o.run_dir / "ctl.sock")) << "the socket goes with the run";
+}
+
+TEST_F(FakeFramework, SuperviseStopsAGuestThatIgnoresThePowerOffAfterTheGracePeriod) {
+  v::Configuration plan = plan_example("linux-installer.json");
+  relocate(plan, scratch);
+  SuperviseOptions o;
+  o.run_dir = scratch.dir / "run";
+  fs::create_directories(o.run_dir);
+  o.console_to_stdout = false;
+  o.report = false;
+  o.stop_grace = std::chrono::milliseconds(300);
+  VZFakeSetGuestIgnoresStopRequests(YES);
+  std::string asked;
+  std::thread client([&] {
+    if (state_becomes(o.run_dir, "running")) ::kill(::getpid(), SIGTERM);  // as Ctrl-C or `kill` would
+  });
+  int rc = -1;
+  @autoreleasepool {
+    rc = supervise(plan, o);
+  }
+  client.join();
+  EXPECT_EQ(rc, 0) << "a stop after the grace period is still an orderly end";
+  EXPECT_EQ(vzkit::kernel::read_state(o.run_dir).at("state"), "stopped");
+  NSArray* calls = VZFakeCallLog();
+  std::vector<std::string> selectors;
+  for (NSDictionary* c in calls) selectors.push_back(std_string([c objectForKey:@"selector"]));
+  EXPECT_NE(std::find(selectors.begin(), selectors.end(), "requestStopWithError:"), selectors.end());
+  EXPECT_NE(std::find(selectors.begin(), selectors.end(), "stopWithCompletionHandler:"), selectors.end());
+}
+
+TEST_F(FakeFramework, SuperviseRefusesAPlanVZRejectsAndRecordsTheError) {
+  v::Configuration plan = plan_example("linux-installer.json");
+  relocate(plan, scratch);
+  plan.cpu_count = 100000;  // beyond the host's maximum
+  SuperviseOptions o;
+  o.run_dir = scratch.dir / "run";
+  fs::create_directories(o.run_dir);
+  o.report = false;
+  int rc = -1;
+  @autoreleasepool {
+    rc = supervise(plan, o);
+  }
+  EXPECT_EQ(rc, 1);
+  const auto st = vzkit::kernel::read_state(o.run_dir);
+  EXPECT_EQ(st.at("state"), "error");
+  EXPECT_FALSE(std::string(st.at("message").as_string()).empty());
+}
+
+#endif

@@ -23,6 +23,20 @@ namespace vzkit::host {
 /// vzkit's version, e.g. "0.3.0".
 const char* version();
 
+/// The engine this host runs VMs with when none is named: "vz" on a Mac (built with the VZ
+/// engine), "qemu" elsewhere.
+std::string default_engine();
+
+/// What the VZ engine allows on this host, as JSON: {"virtualization_supported", "macos_major",
+/// "cpu_count": {"min", "max"}, "memory_size": {"min", "max"}, "rosetta": "installed" |
+/// "not-installed" | "not-supported", "nested_virtualization_supported", ...}. nullopt when this
+/// host has no VZ engine (it is not a Mac, or vzkit-vz is missing).
+std::optional<std::string> vz_host_facts();
+
+/// Installs Rosetta for Linux guests on a Mac (macOS shows Apple's license and downloads it).
+/// Throws std::runtime_error saying why when it cannot.
+void install_rosetta();
+
 /// One problem found in a spec.
 struct Diagnostic {
   bool error = true;     ///< false: a warning
@@ -174,7 +188,7 @@ struct CreateOptions {
   std::string disk_size;  ///< ... with a new sparse system disk of this size, e.g. "64GiB"
   int cpus = 2;           ///< with `installer`
   std::string memory = "4GiB";
-  std::string engine = "qemu";
+  std::string engine;     ///< "" = default_engine()
 };
 
 struct Created {
@@ -184,11 +198,15 @@ struct Created {
 
 struct RunOptions {
   std::string target;          ///< a VM's name, or a spec file (its VM is made or refreshed)
+  std::string engine;          ///< "" = the VM's own; for a spec file, default_engine()
   std::string accel = "auto";  ///< qemu: auto (KVM if it really works here, else TCG), kvm, tcg
   std::string display = "none";  ///< none, window (the engine's own window), vnc (127.0.0.1)
   bool console_input = false;  ///< forward this terminal's input to the guest console
   bool quiet = false;          ///< the supervisor prints no state changes
   int stop_timeout = 10;       ///< seconds the guest gets to power off after Ctrl-C
+  /// Asked (a yes/no question) before installing something the VM needs that the host lacks,
+  /// such as Rosetta; unset, nothing is installed and prepare_run() says what is missing.
+  std::function<bool(const std::string& question)> confirm;
   /// The command that runs this program's supervising mode, which must pass the arguments
   /// vzkit appends to it on to supervise_main(); e.g. {"/proc/self/exe", "__supervise"}.
   std::vector<std::string> supervisor_command;

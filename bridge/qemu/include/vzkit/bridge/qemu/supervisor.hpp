@@ -1,9 +1,10 @@
-// The supervising process of one running VM: starts the machine, relays its console, turns
-// SIGINT/SIGTERM into an orderly stop, records its state in run/state.json, and returns when
-// the machine has stopped.
+// The supervising process of one VM run by QEMU: kernel::supervise (signals, grace period,
+// run/state.json) around a QemuMachine, which relays the console and serves ctl.sock (QEMU's own
+// second QMP monitor).
 #pragma once
 
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
+#include <vzkit/kernel/supervisor.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -25,8 +26,5 @@ struct SuperviseOptions {
 /// Runs `plan` until it stops. Returns 0 when the machine stopped in order (the guest powered
 /// off, or a stop was requested), 1 when it failed.
 int supervise(const vzkit::qemu::Machine& plan, const SuperviseOptions& options);
-
-/// run/state.json of a run folder, or an empty object.
-boost::json::object read_state(const std::filesystem::path& run_dir);
 
 }  // namespace vzkit::bridge::qemu

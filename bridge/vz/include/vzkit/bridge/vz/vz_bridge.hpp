@@ -10,7 +10,11 @@
 #include <vzkit/machine.hpp>
 #include <vzkit/vz/configuration.hpp>
 
+#include <boost/json/object.hpp>
+
+#include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,6 +61,10 @@ kernel::Diagnostics validate(const vzkit::vz::Configuration& plan, const BuildOp
 ///  "hardware_model_supported": bool (only when `hardware_model_file` is given and readable)}.
 std::string host_bounds_json(const std::string& hardware_model_file = {});
 
+/// Installs Rosetta for Linux guests when it is not installed (macOS asks the user to accept
+/// Apple's license and downloads it). Returns "" when Rosetta is installed, else why not.
+std::string install_rosetta();
+
 /// A VM on Virtualization.framework. Every operation and event runs on the VM's own serial
 /// dispatch queue (the "event loop" of <vzkit/machine.hpp>); completions and events arrive there.
 class VzMachine final : public vzkit::Machine {
@@ -85,5 +93,22 @@ class VzMachine final : public vzkit::Machine {
   explicit VzMachine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
+
+/// How `vzkit run` supervises a VZ machine (see supervise()).
+struct SuperviseOptions {
+  std::filesystem::path run_dir;    ///< state.json, ctl.sock and (detached) console.log go here
+  bool console_to_stdout = true;    ///< false: the serial console goes to run/console.log
+  bool console_from_stdin = false;  ///< forward this terminal's input to the guest
+  std::chrono::milliseconds stop_grace{10000};
+  bool report = true;               ///< print state changes to stderr
+  boost::json::object facts;        ///< recorded in state.json
+  BuildOptions build;               ///< sockets for file-handle network devices
+};
+
+/// Runs `plan` until it stops, as the QEMU engine's supervisor does: signals stop it in order,
+/// run/state.json follows its state, and run/ctl.sock answers the control commands `vzkit stop`,
+/// `pause` and `resume` send (kernel::ControlServer). Returns 0 when it stopped in order, 1 when
+/// it failed or VZ refused the plan (the diagnostics are printed).
+int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& options);
 
 }  // namespace vzkit::bridge::vz

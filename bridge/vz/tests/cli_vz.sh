@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The vz engine through the vzkit command, on Linux: `vzkit create --engine vz`, `run`, `list`,
+# `pause`, `resume`, `stop`, with VZKIT_VZ_RUNNER pointing at vzkit-vz built against the recording
+# fake of Virtualization.framework (tests/vz_api). What runs is the real host API, the real
+# supervisor and control socket, and the bridge's VzMachine; only the framework is the fake.
+#
+#   bridge/vz/tests/cli_vz.sh VZKIT VZKIT_VZ SOURCE_DIR
+set -euo pipefail
+VZKIT=$1
+RUNNER=$2
+SRC=$3
+WORK=$(mktemp -d /tmp/vzkit-cli-vz.XXXXXX)
+export VZKIT_HOME="$WORK/home"
+unset VZKIT_VZ_RUNNER VZKIT_PLUGIN_PATH
+cleanup() {
+  for vm in inst ros; do VZKIT_VZ_RUNNER="$RUNNER" "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL [cli-vz]: $*" >&2; exit 1; }
+pass() { echo "ok   [cli-vz]: $*"; }
+# run EXPECTED_STATUS OUTPUT_FILE ARGS...: runs vzkit, checks its exit status.
+run() {
+  local want=$1 out=$2 status=0
+  shift 2
+  "$VZKIT" "$@" > "$out" 2>&1 || status=$?
+  [ "$status" -eq "$want" ] || { cat "$out" >&2; fail "vzkit $* exited $status, not $want"; }
+}
+has() { grep -Eq -- "$2" "$1" || { cat "$1" >&2; fail "$3"; }; pass "$3"; }
+
+mkdir -p "$WORK/spec"
+cp "$SRC/examples/linux-installer.json" "$SRC/tests/data/installer.iso" "$WORK/spec/"
+
+run 0 "$WORK/create.txt" create inst --from "$WORK/spec/linux-installer.json" --engine vz
+run 0 "$WORK/list.txt" list --json
+has "$WORK/list.txt" '"engine": "vz"' "create --engine vz makes a vz VM"
+
+# Without a runner (no Mac): a clear refusal, and nothing is left locked.
+run 1 "$WORK/refused.txt" run inst
+has "$WORK/refused.txt" "is for the vz engine .* runs on a Mac with Apple silicon" "without VZ, run refuses a vz VM and says why"
+DISPLAY=:99 run 2 "$WORK/gui.txt" run inst --gui
+has "$WORK/gui.txt" "window \(vzkit-window\) needs a Mac" "--gui for a vz VM needs a Mac"
+
+export VZKIT_VZ_RUNNER="$RUNNER"
+run 0 "$WORK/detach.txt" run inst --detach
+has "$WORK/detach.txt" "VM 'inst' is running in the background" "run --detach starts the vz VM through its runner"
+run 0 "$WORK/list.txt" list --json
+tr -d ' \n' < "$WORK/list.txt" > "$WORK/list.flat"
+has "$WORK/list.flat" '"name":"inst","state":"running","engine":"vz"' "list shows it running"
+run 0 "$WORK/pause.txt" pause inst
+has "$WORK/pause.txt" "VM 'inst' is paused" "pause reaches VZ through the control socket"
+run 0 "$WORK/resume.txt" resume inst
+has "$WORK/resume.txt" "VM 'inst' is running" "resume too"
+run 1 "$WORK/again.txt" run inst
+has "$WORK/again.txt" "VM 'inst' is already running: vzkit run inst \(pid [0-9]+" "a second run is refused naming the holder"
+run 1 "$WORK/shot.txt" screenshot inst "$WORK/x.png"
+has "$WORK/shot.txt" "offers no screenshots from outside its window" "screenshot says why the vz engine has none"
+[ -e "$WORK/x.png" ] && fail "a failed screenshot left a file"
+run 0 "$WORK/inspect.txt" inspect inst --json
+has "$WORK/inspect.txt" '"engine": "vz"' "inspect shows the run's facts"
+run 0 "$WORK/stop.txt" stop inst
+has "$WORK/stop.txt" "VM 'inst' stopped \(the guest powered off\)" "stop asks the guest, which powers off"
+run 0 "$WORK/list.txt" list
+has "$WORK/list.txt" "^inst +stopped +vz " "list shows it stopped"
+has "$VZKIT_HOME/vms/inst/run/supervisor.log" "^vzkit: the guest powered off" "the runner reported the guest's power-off"
+
+# Attached: the runner replaces `vzkit run` (same pid); Ctrl-C asks the guest to power off.
+"$VZKIT" run inst > "$WORK/attached.txt" 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do
+  grep -q '^vzkit: running' "$WORK/attached.txt" && break
+  sleep 0.02
+done
+grep -q '^vzkit: running' "$WORK/attached.txt" || { cat "$WORK/attached.txt" >&2; fail "the attached run did not report running"; }
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 0 ] || { cat "$WORK/attached.txt" >&2; fail "the attached run exited $status after Ctrl-C"; }
+has "$WORK/attached.txt" "asking the guest to power off" "Ctrl-C asks the guest to power off"
+has "$WORK/attached.txt" "^vzkit: stopped" "and the attached run ends when it has"
+# Rosetta: status, install, and the offer when a VM needs it (the fake host's Rosetta state comes
+# from VZKIT_FAKE_ROSETTA, read by the Linux build of vzkit-vz).
+run 0 "$WORK/rstatus.txt" rosetta status
+has "$WORK/rstatus.txt" "^installed$" "rosetta status: installed"
+VZKIT_FAKE_ROSETTA=not-installed run 0 "$WORK/rstatus.txt" rosetta status
+has "$WORK/rstatus.txt" "install it with: vzkit rosetta install" "rosetta status: not installed, and how to install it"
+VZKIT_FAKE_ROSETTA=not-installed run 0 "$WORK/rinstall.txt" rosetta install
+has "$WORK/rinstall.txt" "Rosetta for Linux guests is installed" "rosetta install installs it"
+VZKIT_FAKE_ROSETTA=not-supported run 1 "$WORK/rinstall.txt" rosetta install
+has "$WORK/rinstall.txt" "not supported on this Mac" "rosetta install says when the Mac cannot have it"
+cp "$SRC/examples/linux-rosetta.json" "$WORK/spec/"
+cp "$SRC/tests/data/Image" "$SRC/tests/data/initrd.img" "$SRC/tests/data/disk.img" "$WORK/spec/"
+cp -r "$SRC/tests/data/share" "$WORK/spec/share"
+run 0 "$WORK/create2.txt" create ros --from "$WORK/spec/linux-rosetta.json" --engine vz
+VZKIT_FAKE_ROSETTA=not-installed run 1 "$WORK/offer.txt" run ros --detach < /dev/null
+has "$WORK/offer.txt" "VM 'ros' uses Rosetta, which is not installed on this Mac" "a VM that needs Rosetta is refused when it is missing"
+has "$WORK/offer.txt" "install it with \`vzkit rosetta install\`" "and the refusal says how to install it"
+run 0 "$WORK/ros.txt" run ros --detach
+has "$WORK/ros.txt" "VM 'ros' is running" "with Rosetta installed, the VM with its Rosetta share runs"
+run 0 "$WORK/ros-stop.txt" stop ros --force
+has "$WORK/ros-stop.txt" "VM 'ros' stopped" "stop --force stops it at once"
+echo "PASS [cli-vz]"
