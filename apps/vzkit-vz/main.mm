@@ -8,6 +8,9 @@
 //   vzkit-vz PLAN.json --run-dir DIR [--console-log] [--console-input] [--stop-timeout S] [--quiet]
 //   vzkit-vz --host-bounds [--hardware-model FILE]   what VZ allows on this Mac, as JSON
 //   vzkit-vz --install-rosetta                        install Rosetta for Linux guests
+//   vzkit-vz --install-macos latest|IPSW DIR [--disk-size BYTES] [--download-dir DIR]
+//                                                     install macOS into a VM folder (for `vzkit create --macos`);
+//                                                     progress on stderr, the result as JSON on stdout
 //
 // On Linux it is built against vzkit's recording fake of Virtualization.framework
 // (tests/vz_api), so the whole `vzkit create/run/stop` path of the vz engine is tested there
@@ -22,9 +25,13 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -42,8 +49,71 @@ int usage(const char* problem) {
                "  --stop-timeout S seconds the guest gets to power off after a stop request (10)\n"
                "  --quiet          print no state changes\n"
                "       vzkit-vz --host-bounds [--hardware-model FILE]\n"
-               "       vzkit-vz --install-rosetta\n");
+               "       vzkit-vz --install-rosetta\n"
+               "       vzkit-vz --install-macos latest|IPSW DIR [--disk-size BYTES] [--download-dir DIR]\n");
   return problem ? 2 : 0;
+}
+
+// A progress bar on a terminal; elsewhere (a log) a line at every tenth.
+class Progress {
+ public:
+  void operator()(const std::string& phase, double fraction) {
+    std::lock_guard<std::mutex> g(m_lock);
+    const int percent = static_cast<int>(fraction * 100);
+    if (phase == m_phase && percent == m_percent) return;
+    if (phase != m_phase && !m_phase.empty() && m_tty) std::fprintf(stderr, "\n");
+    const bool tenth = phase != m_phase || percent / 10 != m_percent / 10;
+    m_phase = phase;
+    m_percent = percent;
+    if (m_tty) {
+      const int filled = percent * 40 / 100;
+      std::fprintf(stderr, "\r%-12s [%s%s] %3d%%", phase.c_str(), std::string(filled, '#').c_str(),
+                   std::string(40 - filled, ' ').c_str(), percent);
+    } else if (tenth) {
+      std::fprintf(stderr, "%s: %d%%\n", phase.c_str(), percent);
+    }
+    std::fflush(stderr);
+  }
+  ~Progress() {
+    if (m_tty && !m_phase.empty()) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  std::mutex m_lock;
+  std::string m_phase;
+  int m_percent = -1;
+  bool m_tty = ::isatty(STDERR_FILENO);
+};
+
+int install(int argc, char** argv) {
+  if (argc < 4) return usage("--install-macos needs a source (latest or a .ipsw file) and a folder");
+  vzkit::bridge::vz::InstallOptions o;
+  o.source = argv[2];
+  o.dir = argv[3];
+  o.download_dir = o.dir;
+  for (int i = 4; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--disk-size") o.disk_bytes = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--download-dir") o.download_dir = argv[i + 1];
+    else return usage(("unexpected argument '" + k + "'").c_str());
+  }
+  auto progress = std::make_shared<Progress>();
+  o.progress = [progress](const std::string& phase, double fraction) { (*progress)(phase, fraction); };
+  vzkit::bridge::vz::InstallResult r;
+  @autoreleasepool {
+    r = vzkit::bridge::vz::install_macos(o);
+  }
+  progress.reset();
+  if (!r.error.empty()) {
+    std::fprintf(stderr, "vzkit-vz: %s\n", r.error.c_str());
+    return 1;
+  }
+  std::printf("%s\n", boost::json::serialize(boost::json::object{{"build_version", r.build_version},
+                                                                   {"cpu_count", r.cpu_count},
+                                                                   {"memory_bytes", r.memory_bytes}})
+                          .c_str());
+  std::fprintf(stderr, "installed macOS %s\n", r.build_version.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -71,6 +141,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (argc >= 2 && std::string(argv[1]) == "--install-macos") return install(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "--install-rosetta") {
     std::string why;
     @autoreleasepool {

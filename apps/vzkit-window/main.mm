@@ -1,9 +1,8 @@
 // vzkit-window: runs one VM from a vz plan and shows its display in a window.
 //
-//   vzkit-plan SPEC > plan.json                 (planning: loads plugins, no entitlement needed)
+//   vzkit plan SPEC --engine vz > plan.json     (planning: loads plugins, no entitlement needed)
 //   vzkit-window plan.json [--title NAME] [--headless]
 //   vzkit-window plan.json --title NAME --run-dir DIR [--stop-timeout S]   (what `vzkit run NAME --gui` execs)
-//   vzkit-window --install-macos latest|PATH.ipsw FOLDER   (see install_macos.mm)
 //
 // This process loads no plugins: it reads the plan as data, builds the VZ objects through
 // bridge/vz and runs them. It is the binary signed with com.apple.security.virtualization.
@@ -29,8 +28,6 @@
 #include <thread>
 
 namespace vzb = vzkit::bridge::vz;
-
-int install_macos(const std::string& source, const std::string& folder);  // install_macos.mm
 
 static std::unique_ptr<vzb::VzMachine> g_machine;
 static int g_exit_code = 0;
@@ -164,13 +161,10 @@ int main(int argc, const char* argv[]) {
       else if (arg == "--title" && i + 1 < argc) title = argv[++i];
       else if (arg == "--run-dir" && i + 1 < argc) g_run_dir = argv[++i];
       else if (arg == "--stop-timeout" && i + 1 < argc) g_stop_timeout = std::atoi(argv[++i]);
-      else if (arg == "--install-macos" && i + 2 < argc) return install_macos(argv[i + 1], argv[i + 2]);
       else if (arg == "-h" || arg == "--help") {
         std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--run-dir DIR [--stop-timeout S]]\n"
-                    "       vzkit-window --install-macos latest|PATH.ipsw FOLDER\n"
-                    "  PLAN.json: the output of `vzkit-plan SPEC` (or `vzkit plan SPEC --engine vz`)\n"
-                    "  --run-dir: supervise the VM as `vzkit run --gui` does (DIR/state.json, DIR/ctl.sock)\n"
-                    "  --install-macos: make a macOS VM in FOLDER (restore image, identity, disk, install)\n");
+                    "  PLAN.json: the output of `vzkit plan SPEC --engine vz`\n"
+                    "  --run-dir: supervise the VM as `vzkit run --gui` does (DIR/state.json, DIR/ctl.sock)\n");
         return 0;
       } else if (plan_file.empty()) plan_file = arg;
       else fail("unexpected argument '" + arg + "'");

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       "  vzkit plan examples/macos.json --engine vz --format swift\n"
       "  vzkit run examples/linux-direct.json         boot a VM straight from its spec\n"
       "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
+      "  vzkit create mac --macos latest && vzkit run mac --gui    (on a Mac with Apple silicon)\n"
       "Plugins are searched in: --plugin-path, $VZKIT_PLUGIN_PATH (':'-separated), the plugins\n"
       "installed beside the binary (../lib/vzkit/plugins), then $VZKIT_HOME/plugins (~/.vzkit/plugins).");
 
@@ -110,13 +111,18 @@ int main(int argc, char** argv) {
   rosetta_guest->add_option("--mount-point", mount_point, "Where the guest mounts the share")->capture_default_str();
 
   CreateArgs create_args;
-  auto* create = app.add_subcommand("create", "Create a VM bundle in $VZKIT_HOME/vms from a spec, or an installer VM "
-                                              "from an ISO and a new disk");
+  auto* create = app.add_subcommand("create", "Create a VM in $VZKIT_HOME/vms: from a spec, as an installer VM from "
+                                              "an ISO and a new disk, or by installing macOS (a Mac)");
   create->add_option("name", create_args.vm.name, "Name of the new VM")->required();
   create->add_option("--from", create_args.vm.spec_file, "The VM spec to copy into the bundle")->type_name("SPEC");
   create->add_option("--iso", create_args.vm.installer, "Installer image attached read-only as a USB disk (EFI boot, new disk)")
       ->type_name("IMAGE");
-  create->add_option("--disk", create_args.vm.disk_size, "Size of the new system disk with --iso, e.g. 64GiB (sparse)")
+  create->add_option("--macos", create_args.vm.macos,
+                     "Install macOS into a new vz VM (a Mac with Apple silicon): `latest` downloads the newest "
+                     "version this Mac supports (progress shown, reused later), or give a local .ipsw file")
+      ->type_name("latest|IPSW");
+  create->add_option("--disk", create_args.vm.disk_size,
+                     "Size of the new sparse system disk with --iso (required) or --macos (default 64GiB)")
       ->type_name("SIZE");
   create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso")->capture_default_str();
   create->add_option("--memory", create_args.vm.memory, "Memory with --iso")->capture_default_str();

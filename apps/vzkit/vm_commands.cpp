@@ -40,8 +40,8 @@ int reported(Fn&& fn) {
 }  // namespace
 
 int cmd_create(const Globals& g, const CreateArgs& a) {
-  if (a.vm.spec_file.empty() == a.vm.installer.empty()) {
-    spdlog::error("give either --from SPEC, or --iso IMAGE with --disk SIZE");
+  if (!a.vm.spec_file.empty() + !a.vm.installer.empty() + !a.vm.macos.empty() != 1) {
+    spdlog::error("give one of --from SPEC, --iso IMAGE with --disk SIZE, or --macos latest|IPSW");
     return 2;
   }
   if (!a.vm.installer.empty() && a.vm.disk_size.empty()) {

@@ -216,69 +216,6 @@ void Library::screenshot(const std::string& name, const std::string& png_file) c
   }
 }
 
-// ---- Creating -----------------------------------------------------------------------------------
-
-Created Host::create_vm(const CreateOptions& a) const {
-  if (a.spec_file.empty() == a.installer.empty())
-    throw InputError("give either a spec to copy (--from SPEC), or an installer image (--iso IMAGE) with a disk size");
-  if (!a.installer.empty() && a.disk_size.empty())
-    throw InputError("an installer needs the size of the new system disk, e.g. --disk 64GiB");
-  check_name(a.name);
-  std::string text, file;
-  fs::path spec_dir;  // empty: the spec's paths resolve inside the bundle
-  if (!a.spec_file.empty()) {
-    file = a.spec_file;
-    std::error_code ec;
-    if (!fs::is_regular_file(a.spec_file, ec)) throw InputError("cannot read the spec file '" + a.spec_file + "'");
-    text = read_file(a.spec_file);
-    spec_dir = fs::absolute(a.spec_file).parent_path();
-    // The VM is named by the caller; the spec's own name must agree.
-    auto parsed = kernel::parse_spec(text, file, spec_dir);
-    if (parsed.spec && parsed.spec->document.is_object()) {
-      parsed.spec->document.get_object()["name"] = a.name;
-      text = kernel::pretty_json(parsed.spec->document);
-    }
-  } else {
-    file = "(generated installer spec)";
-    text = installer_spec(a);
-  }
-  const std::string engine = a.engine.empty() ? default_engine() : a.engine;
-  Created out;
-  kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, engine, [&](const fs::path& tmp) {
-    auto spec = checked(m_impl->plugins, text, file, spec_dir.empty() ? tmp : spec_dir, engine, tmp, out.warnings);
-    kernel::AssembleOptions o;
-    o.engine = engine;
-    o.bundle_dir = tmp.string();
-    o.materialize = true;  // per-VM NVRAM copies, sparse disks
-    try {
-      kernel::assemble(spec, m_impl->plugins, o);
-    } catch (const kernel::AssembleError& e) {
-      throw PlanError(convert(e.diagnostics), false);
-    }
-  });
-  out.vm = info_of(b, false);
-  return out;
-}
-
-// ---- Running ------------------------------------------------------------------------------------
-
-struct PreparedRun::Impl {
-  kernel::Bundle bundle;
-  kernel::BundleLock lock;
-  std::string name, dir, accel, accel_warning;
-  std::vector<Diagnostic> warnings;
-  std::vector<std::string> args;  // the supervisor's command line
-};
-
-PreparedRun::PreparedRun(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
-PreparedRun::PreparedRun(PreparedRun&&) noexcept = default;
-PreparedRun::~PreparedRun() = default;
-const std::string& PreparedRun::name() const { return m_impl->name; }
-const std::string& PreparedRun::dir() const { return m_impl->dir; }
-const std::string& PreparedRun::accel() const { return m_impl->accel; }
-const std::string& PreparedRun::accel_warning() const { return m_impl->accel_warning; }
-const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->warnings; }
-
 namespace {
 
 // The program that runs vz plans: $VZKIT_VZ_RUNNER if set, else, on a Mac, vzkit-vz (headless) or
@@ -316,6 +253,146 @@ void require_engine(const std::string& vm, const std::string& engine, bool windo
 }
 
 }  // namespace
+
+// ---- Creating -----------------------------------------------------------------------------------
+
+namespace {
+
+// The spec of a VM made by the macOS installer: the files it made, the machine it asked for.
+std::string macos_spec(const std::string& name, std::uint64_t cpus, std::uint64_t memory_bytes) {
+  json::array devices{
+      json::object{{"plugin", "mac-platform"}},  // hardware-model.bin, machine-id.bin, aux.img
+      json::object{{"plugin", "virtio-blk"}, {"path", "disk.img"}},
+      json::object{{"plugin", "mac-graphics"}, {"width", 1920}, {"height", 1200}, {"pixels_per_inch", 80}},
+      json::object{{"plugin", "network"}},
+      json::object{{"plugin", "keyboard"}, {"type", "usb"}},
+      json::object{{"plugin", "pointing"}},
+      json::object{{"plugin", "trackpad"}},
+      json::object{{"plugin", "entropy"}}};
+  return kernel::pretty_json(json::object{{"name", name},
+                                          {"cpus", cpus},
+                                          {"memory", std::to_string(memory_bytes >> 20) + "MiB"},
+                                          {"devices", devices}});
+}
+
+struct Installed {
+  std::uint64_t cpus = 0, memory_bytes = 0;
+  std::string build_version;
+};
+
+// Runs the VZ runner's macOS installer into `dir` (its progress goes to this terminal).
+Installed install_macos(const std::string& source, const fs::path& dir, std::uint64_t disk_bytes) {
+  const fs::path runner = vz_runner(false);
+  if (runner.empty()) require_engine("(new)", "vz", false);  // throws, saying why
+  const fs::path downloads = kernel::vzkit_home() / "cache" / "ipsw";
+  fs::create_directories(downloads);
+  namespace bp = boost::process;
+  bp::ipstream out;
+  bp::child c(runner.string(), "--install-macos", source, dir.string(), "--disk-size", std::to_string(disk_bytes),
+              "--download-dir", downloads.string(), bp::std_out > out, bp::std_in < bp::null);
+  std::string text, line;
+  while (std::getline(out, line)) text += line;
+  c.wait();
+  if (c.exit_code() != 0) throw std::runtime_error("macOS was not installed (see above); nothing was created");
+  Installed r;
+  try {
+    const auto v = json::parse(text);
+    r.cpus = v.at("cpu_count").to_number<std::uint64_t>();
+    r.memory_bytes = v.at("memory_bytes").to_number<std::uint64_t>();
+    r.build_version = std::string(v.at("build_version").as_string());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(runner.string() + " reported no result for the installation (" + e.what() + ")");
+  }
+  return r;
+}
+
+}  // namespace
+
+Created Host::create_vm(const CreateOptions& a) const {
+  const int sources = !a.spec_file.empty() + !a.installer.empty() + !a.macos.empty();
+  if (sources != 1)
+    throw InputError("give one of: a spec to copy (--from SPEC), an installer image (--iso IMAGE) with a disk size, "
+                     "or macOS to install (--macos latest|PATH.ipsw)");
+  if (!a.installer.empty() && a.disk_size.empty())
+    throw InputError("an installer needs the size of the new system disk, e.g. --disk 64GiB");
+  if (!a.macos.empty() && !a.engine.empty() && a.engine != "vz")
+    throw InputError("a macOS VM runs on the vz engine (a Mac with Apple silicon), not " + a.engine);
+  check_name(a.name);
+  std::string text, file;
+  fs::path spec_dir;  // empty: the spec's paths resolve inside the bundle
+  std::uint64_t macos_disk = 0;
+  if (!a.macos.empty()) {
+    const auto size = kernel::parse_size(a.disk_size.empty() ? "64GiB" : a.disk_size);
+    if (!size || *size < (16ull << 30))
+      throw InputError("--disk '" + a.disk_size + "' is not a size of at least 16GiB (macOS needs room), e.g. 64GiB");
+    macos_disk = *size;
+    if (a.macos != "latest" && !fs::is_regular_file(a.macos))
+      throw InputError("cannot read the restore image '" + a.macos + "'; give a .ipsw file, or `latest`");
+#if !defined(__APPLE__)
+    if (vz_runner(false).empty())
+      throw std::runtime_error("installing macOS needs a Mac with Apple silicon (Virtualization.framework); this "
+                               "vzkit runs Linux guests on QEMU");
+#endif
+    require_engine(a.name, "vz", false);
+    file = "(macOS installer spec)";
+  } else if (!a.spec_file.empty()) {
+    file = a.spec_file;
+    std::error_code ec;
+    if (!fs::is_regular_file(a.spec_file, ec)) throw InputError("cannot read the spec file '" + a.spec_file + "'");
+    text = read_file(a.spec_file);
+    spec_dir = fs::absolute(a.spec_file).parent_path();
+    // The VM is named by the caller; the spec's own name must agree.
+    auto parsed = kernel::parse_spec(text, file, spec_dir);
+    if (parsed.spec && parsed.spec->document.is_object()) {
+      parsed.spec->document.get_object()["name"] = a.name;
+      text = kernel::pretty_json(parsed.spec->document);
+    }
+  } else if (!a.installer.empty()) {
+    file = "(generated installer spec)";
+    text = installer_spec(a);
+  }
+  const std::string engine = !a.macos.empty() ? "vz" : a.engine.empty() ? default_engine() : a.engine;
+  Created out;
+  kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, engine, [&](const fs::path& tmp) {
+    if (!a.macos.empty()) {
+      const auto installed = install_macos(a.macos == "latest" ? a.macos : fs::absolute(a.macos).string(), tmp,
+                                           macos_disk);
+      text = macos_spec(a.name, installed.cpus, installed.memory_bytes);  // written once this returns
+    }
+    auto spec = checked(m_impl->plugins, text, file, spec_dir.empty() ? tmp : spec_dir, engine, tmp, out.warnings);
+    kernel::AssembleOptions o;
+    o.engine = engine;
+    o.bundle_dir = tmp.string();
+    o.materialize = true;  // per-VM NVRAM copies, sparse disks
+    try {
+      kernel::assemble(spec, m_impl->plugins, o);
+    } catch (const kernel::AssembleError& e) {
+      throw PlanError(convert(e.diagnostics), false);
+    }
+  });
+  out.vm = info_of(b, false);
+  return out;
+}
+
+// ---- Running ------------------------------------------------------------------------------------
+
+struct PreparedRun::Impl {
+  kernel::Bundle bundle;
+  kernel::BundleLock lock;
+  std::string name, dir, accel, accel_warning;
+  std::vector<Diagnostic> warnings;
+  std::vector<std::string> args;  // the supervisor's command line
+};
+
+PreparedRun::PreparedRun(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+PreparedRun::PreparedRun(PreparedRun&&) noexcept = default;
+PreparedRun::~PreparedRun() = default;
+const std::string& PreparedRun::name() const { return m_impl->name; }
+const std::string& PreparedRun::dir() const { return m_impl->dir; }
+const std::string& PreparedRun::accel() const { return m_impl->accel; }
+const std::string& PreparedRun::accel_warning() const { return m_impl->accel_warning; }
+const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->warnings; }
+
 
 std::optional<std::string> vz_host_facts() {
   const fs::path runner = vz_runner(false);
@@ -378,7 +455,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   std::optional<kernel::Spec> spec;
   if (is_file) {
     // A spec file runs directly: its bundle (named after the spec) is made or refreshed.
-    engine = a.engine.empty() ? default_engine() : a.engine;
+    engine = a.engine.empty() ? default_engine() : a.engine;  // until its bundle says otherwise
     file = a.target;
     text = read_file(a.target);
     spec_dir = fs::absolute(a.target).parent_path();
@@ -392,14 +469,15 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
       check_name(n && n->is_string() ? std::string(n->get_string()) : std::string());
     }
     const std::string vm_name(n->get_string());
-    require_engine(vm_name, engine, a.display == "window");
-    spec = checked(m_impl->plugins, text, file, spec_dir, engine, kernel::vms_dir() / vm_name, warnings);
     std::string err;
     bundle = kernel::open_bundle(vm_name, err);
+    if (bundle && a.engine.empty()) engine = bundle->engine();
     if (bundle && bundle->engine() != engine)
       throw InputError("VM '" + vm_name + "' was created for the " + bundle->engine() + " engine, not " + engine +
                        "\n  hint: run it with --engine " + bundle->engine() + ", or delete it first (`vzkit delete " +
                        vm_name + "`)");
+    require_engine(vm_name, engine, a.display == "window");
+    spec = checked(m_impl->plugins, text, file, spec_dir, engine, kernel::vms_dir() / vm_name, warnings);
     if (!bundle) bundle = kernel::create_bundle(vm_name, text, spec_dir, engine, nullptr);
   } else {
     if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json")

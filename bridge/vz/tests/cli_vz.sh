@@ -13,7 +13,7 @@ WORK=$(mktemp -d /tmp/vzkit-cli-vz.XXXXXX)
 export VZKIT_HOME="$WORK/home"
 unset VZKIT_VZ_RUNNER VZKIT_PLUGIN_PATH
 cleanup() {
-  for vm in inst ros; do VZKIT_VZ_RUNNER="$RUNNER" "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true; done
+  for vm in inst ros mac; do VZKIT_VZ_RUNNER="$RUNNER" "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -99,4 +99,34 @@ run 0 "$WORK/ros.txt" run ros --detach
 has "$WORK/ros.txt" "VM 'ros' is running" "with Rosetta installed, the VM with its Rosetta share runs"
 run 0 "$WORK/ros-stop.txt" stop ros --force
 has "$WORK/ros-stop.txt" "VM 'ros' stopped" "stop --force stops it at once"
+# macOS: `vzkit create --macos IPSW` runs the installer through vzkit-vz (a stand-in restore image
+# for the fake: a small JSON file, see tests/vz_api/include/VZFake/VZFake.h).
+printf '{"build_version": "23A344", "os": [13, 0, 0], "min_cpus": 2, "min_memory": 4294967296, "supported": true}' \
+  > "$WORK/restore.ipsw"
+run 0 "$WORK/mac.txt" create mac --macos "$WORK/restore.ipsw" --disk 32GiB
+has "$WORK/mac.txt" "installed macOS 23A344" "create --macos runs Apple's installer through the runner"
+has "$WORK/mac.txt" "created VM 'mac'" "and makes the VM"
+for f in hardware-model.bin machine-id.bin aux.img disk.img spec.json; do
+  [ -s "$VZKIT_HOME/vms/mac/$f" ] || fail "the macOS VM has no $f"
+done
+[ "$(stat -c %s "$VZKIT_HOME/vms/mac/disk.img")" = $((32 << 30)) ] || fail "disk.img is not 32 GiB"
+[ "$(du -k "$VZKIT_HOME/vms/mac/disk.img" | cut -f1)" -lt 1024 ] || fail "disk.img is not sparse"
+pass "the VM holds its identity, auxiliary storage and a sparse 32 GiB disk"
+tr -d ' \n' < "$VZKIT_HOME/vms/mac/spec.json" > "$WORK/mac-spec.flat"
+has "$WORK/mac-spec.flat" '"cpus":4,"memory":"8192MiB"' "the image's minimums raised to 4 CPUs and 8 GiB"
+has "$WORK/mac-spec.flat" '\{"plugin":"mac-platform"\}' "the spec uses the mac-platform plugin's default files"
+cp "$VZKIT_HOME/vms/mac/hardware-model.bin" "$WORK/hw.before"
+run 0 "$WORK/mac-run.txt" run mac --detach
+has "$WORK/mac-run.txt" "VM 'mac' is running" "the macOS VM runs"
+run 0 "$WORK/mac-stop.txt" stop mac
+cmp -s "$WORK/hw.before" "$VZKIT_HOME/vms/mac/hardware-model.bin" || fail "running changed the hardware model"
+pass "running keeps the VM's identity"
+run 2 "$WORK/mac-again.txt" create mac2 --macos "$WORK/missing.ipsw"
+[ -d "$VZKIT_HOME/vms/mac2" ] && fail "a refused create left a VM behind"
+printf '{"build_version": "99A1", "os": [99, 0, 0], "min_cpus": 2, "min_memory": 4294967296, "supported": false}' \
+  > "$WORK/future.ipsw"
+run 1 "$WORK/mac-future.txt" create mac3 --macos "$WORK/future.ipsw"
+has "$WORK/mac-future.txt" "this Mac cannot run the macOS in" "an image this Mac cannot run is refused"
+ls -a "$VZKIT_HOME/vms" | grep -q 'mac3' && fail "a failed install left files behind: $(ls -a "$VZKIT_HOME/vms")"
+pass "a failed install leaves nothing behind"
 echo "PASS [cli-vz]"

@@ -1109,3 +1109,375 @@ TEST_F(FakeFramework, SuperviseRefusesAPlanVZRejectsAndRecordsTheError) {
 }
 
 #endif
+
+// ---- installing macOS: install_macos() against the fake's restore images and installer ----------
+#if !defined(__APPLE__)
+
+namespace {
+
+/// Writes a stand-in restore image (the JSON format in VZFake.h) into `dir`; `changes` replace
+/// the defaults (macOS 14, build 23A344, 2 CPUs and 4 GiB minimum, supported); `prefix` goes first.
+fs::path stand_in_image(const fs::path& dir, const std::string& name, const json::object& changes = {},
+                        const std::string& prefix = "") {
+  json::object image{{"build_version", "23A344"}, {"os", json::array{14, 0, 0}}, {"min_cpus", 2},
+                     {"min_memory", 4ull << 30}, {"supported", true}};
+  for (const auto& [key, value] : changes) image[key] = value;
+  fs::create_directories(dir);
+  const fs::path path = dir / name;
+  std::ofstream(path, std::ios::binary) << prefix << json::serialize(image);
+  return path;
+}
+
+/// Collects the progress install_macos() reports (from any thread).
+struct ProgressLog {
+  std::mutex lock;
+  std::vector<std::pair<std::string, double>> reports;
+
+  std::function<void(const std::string&, double)> callback() {
+    return [this](const std::string& phase, double fraction) {
+      std::lock_guard<std::mutex> g(lock);
+      reports.emplace_back(phase, fraction);
+    };
+  }
+  std::vector<double> of(const std::string& phase) {
+    std::lock_guard<std::mutex> g(lock);
+    std::vector<double> out;
+    for (const auto& [p, f] : reports)
+      if (p == phase) out.push_back(f);
+    return out;
+  }
+};
+
+InstallOptions install_options(const Scratch& scratch, const std::string& source, const std::string& vm = "vm") {
+  InstallOptions o;
+  o.source = source;
+  o.dir = scratch.dir / vm;
+  o.download_dir = scratch.dir / "downloads";
+  o.disk_bytes = 3ull << 30;
+  return o;
+}
+
+InstallResult install(const InstallOptions& o) {
+  @autoreleasepool {
+    return install_macos(o);
+  }
+}
+
+/// The recorded calls as (selector, queue label) pairs, in order.
+std::vector<std::pair<std::string, std::string>> calls_with_queues() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (NSDictionary* call in VZFakeCallLog())
+    out.emplace_back(std_string([call objectForKey:@"selector"]), std_string([call objectForKey:@"queue"]));
+  return out;
+}
+
+bool contains_text(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_F(FakeFramework, InstallsMacOSFromALocalRestoreImage) {
+  const fs::path ipsw = stand_in_image(scratch.dir / "images", "UniversalMac_14.0_23A344_Restore.ipsw");
+  ProgressLog log;
+  InstallOptions o = install_options(scratch, ipsw.string());
+  o.progress = log.callback();
+  const InstallResult r = install(o);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.build_version, "23A344");
+  EXPECT_EQ(r.cpu_count, 4u) << "the image asks for 2: at least 4";
+  EXPECT_EQ(r.memory_bytes, 8ull << 30) << "the image asks for 4 GiB: at least 8 GiB";
+
+  // The VM's four files: the identity (the image's hardware model, a new machine identifier), the
+  // auxiliary storage VZ created, and a sparse disk of the size asked for.
+  EXPECT_EQ(read_text(o.dir / "hardware-model.bin"), "vzfake-hardware-model:23A344");
+  EXPECT_EQ(fs::file_size(o.dir / "machine-id.bin"), 16u);
+  EXPECT_TRUE(fs::exists(o.dir / "aux.img"));
+  ASSERT_TRUE(fs::exists(o.dir / "disk.img"));
+  EXPECT_EQ(fs::file_size(o.dir / "disk.img"), 3ull << 30);
+  struct stat st {};
+  ASSERT_EQ(::stat((o.dir / "disk.img").c_str(), &st), 0);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, 1ull << 20) << "disk.img must be sparse";
+  EXPECT_FALSE(fs::exists(o.download_dir)) << "a local image is used where it is";
+
+  // The auxiliary storage was created (never overwriting) for the image's hardware model, then
+  // opened by the installer's VM; the VM runs on the Mac platform with the plan's CPUs and memory.
+  bool created = false, opened = false;
+  id installer = nil;
+  for (NSDictionary* entry in VZFakeCreationLog()) {
+    const std::string cls = std_string([entry objectForKey:@"class"]);
+    const std::string initializer = std_string([entry objectForKey:@"initializer"]);
+    NSArray* arguments = [entry objectForKey:@"arguments"];
+    if (cls == "VZMacAuxiliaryStorage" && initializer == "initCreatingStorageAtURL:hardwareModel:options:error:") {
+      created = true;
+      EXPECT_EQ(std_string([[arguments objectAtIndex:0] path]), (o.dir / "aux.img").string());
+      EXPECT_TRUE([[[arguments objectAtIndex:1] dataRepresentation]
+          isEqual:[@"vzfake-hardware-model:23A344" dataUsingEncoding:NSUTF8StringEncoding]]);
+      EXPECT_EQ([[arguments objectAtIndex:2] unsignedIntegerValue], 0u) << "must never overwrite";
+    }
+    if (cls == "VZMacAuxiliaryStorage" && initializer == "initWithURL:") opened = true;
+    if (cls == "VZVirtualMachine") {
+      VZVirtualMachineConfiguration* config = [arguments objectAtIndex:0];
+      EXPECT_TRUE([[config platform] isKindOfClass:[VZMacPlatformConfiguration class]]);
+      EXPECT_EQ([config CPUCount], 4u);
+      EXPECT_EQ([config memorySize], 8ull << 30);
+    }
+    if (cls == "VZMacOSInstaller") installer = [entry objectForKey:@"object"];
+  }
+  EXPECT_TRUE(created);
+  EXPECT_TRUE(opened);
+
+  // loadFileURL → installer init → install, the last two on the VM's queue, the VM stopped.
+  const auto calls = calls_with_queues();
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"loadFileURL:completionHandler:", ""},
+      {"initWithVirtualMachine:restoreImageURL:", "org.vzkit.machine"},
+      {"installWithCompletionHandler:", "org.vzkit.machine"}};
+  EXPECT_EQ(calls, expected);
+  NSArray* call_log = VZFakeCallLog();
+  ASSERT_EQ([call_log count], 3u);
+  EXPECT_EQ(std_string([[[call_log objectAtIndex:0] objectForKey:@"object"] path]), ipsw.string());
+  EXPECT_EQ([[[call_log objectAtIndex:2] objectForKey:@"state"] integerValue], VZVirtualMachineStateStopped);
+
+  // Progress: the installer's own reached 1.0, and what was reported climbed to 1.0.
+  ASSERT_NE(installer, nil);
+  EXPECT_EQ([[(VZMacOSInstaller*)installer progress] fractionCompleted], 1.0);
+  const auto reported = log.of("install");
+  ASSERT_GE(reported.size(), 2u);
+  EXPECT_EQ(reported.front(), 0.0);
+  EXPECT_EQ(reported.back(), 1.0);
+  EXPECT_TRUE(std::is_sorted(reported.begin(), reported.end()));
+  EXPECT_TRUE(log.of("download").empty());
+}
+
+TEST_F(FakeFramework, InstallCpusAndMemoryFollowTheImageWithinTheHostBounds) {
+  // An image asking for more than the floors gets what it asks.
+  auto r = install(install_options(
+      scratch, stand_in_image(scratch.dir, "big.ipsw", {{"min_cpus", 6}, {"min_memory", 12ull << 30}}).string(), "big"));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cpu_count, 6u);
+  EXPECT_EQ(r.memory_bytes, 12ull << 30);
+
+  // The floors (4 CPUs, 8 GiB) are clamped to the host's maximums, and memory to whole MiB.
+  VZFakeSetHostCPUBounds(1, 2);
+  VZFakeSetHostMemoryBounds(128ull << 20, (6ull << 30) + 12345);
+  r = install(install_options(scratch, stand_in_image(scratch.dir, "small.ipsw").string(), "small"));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cpu_count, 2u);
+  EXPECT_EQ(r.memory_bytes, 6ull << 30);
+
+  // An image that needs more than a VM may have here is refused before anything is written.
+  const auto o = install_options(scratch, stand_in_image(scratch.dir, "huge.ipsw", {{"min_cpus", 3}}).string(), "huge");
+  r = install(o);
+  EXPECT_TRUE(contains_text(r.error, "this Mac cannot run the macOS in")) << r.error;
+  EXPECT_TRUE(contains_text(r.error, "needs 3 CPUs")) << r.error;
+  EXPECT_FALSE(fs::exists(o.dir / "hardware-model.bin"));
+}
+
+TEST_F(FakeFramework, InstallLatestDownloadsIntoTheDownloadFolderAndReusesIt) {
+  const fs::path source = stand_in_image(scratch.dir / "catalog", "latest.ipsw");
+  VZFakeSetLatestRestoreImageURL([NSURL fileURLWithPath:ns_string(source.string())]);
+  ProgressLog first_log;
+  InstallOptions o = install_options(scratch, "latest", "vm1");
+  o.progress = first_log.callback();
+  auto r = install(o);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.build_version, "23A344");
+  const fs::path downloaded = o.download_dir / "macOS-23A344.ipsw";
+  ASSERT_TRUE(fs::exists(downloaded));
+  EXPECT_EQ(read_text(downloaded), read_text(source));
+  EXPECT_FALSE(fs::exists(downloaded.string() + ".part"));
+  EXPECT_FALSE(fs::exists(o.dir / "macOS-23A344.ipsw")) << "the image stays in the download folder";
+  EXPECT_FALSE(first_log.of("download").empty());
+  EXPECT_EQ(first_log.of("download").back(), 1.0);
+  EXPECT_EQ(first_log.of("install").back(), 1.0);
+  {
+    const auto calls = calls_with_queues();
+    ASSERT_GE(calls.size(), 2u);
+    EXPECT_EQ(calls[0].first, "fetchLatestSupportedWithCompletionHandler:");
+    EXPECT_EQ(calls[1].first, "loadFileURL:completionHandler:");
+    EXPECT_EQ(std_string([[[VZFakeCallLog() objectAtIndex:1] objectForKey:@"object"] path]), downloaded.string())
+        << "the downloaded copy is what gets loaded";
+  }
+
+  // A second VM reuses the complete download: nothing is copied again.
+  const auto written = fs::last_write_time(downloaded);
+  ProgressLog second_log;
+  InstallOptions again = install_options(scratch, "latest", "vm2");
+  again.progress = second_log.callback();
+  r = install(again);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(second_log.of("download"), std::vector<double>{1.0});
+  EXPECT_EQ(fs::last_write_time(downloaded), written);
+  EXPECT_TRUE(fs::exists(again.dir / "disk.img"));
+
+  // An interrupted download resumes from its .part file: the bytes there are kept, not fetched
+  // again (here they differ from the source's, harmlessly: JSON ignores leading whitespace).
+  const fs::path newer = stand_in_image(scratch.dir / "catalog", "newer.ipsw", {{"build_version", "23B74"}}, "    ");
+  VZFakeSetLatestRestoreImageURL([NSURL fileURLWithPath:ns_string(newer.string())]);
+  const fs::path part = o.download_dir / "macOS-23B74.ipsw.part";
+  std::ofstream(part, std::ios::binary) << "\n\n\n\n";
+  r = install(install_options(scratch, "latest", "vm3"));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.build_version, "23B74");
+  const std::string resumed = read_text(o.download_dir / "macOS-23B74.ipsw");
+  EXPECT_EQ(resumed, "\n\n\n\n" + read_text(newer).substr(4));
+  EXPECT_FALSE(fs::exists(part));
+}
+
+TEST_F(FakeFramework, InstallRefusesAnImageThisMacCannotRun) {
+  // No supported configuration in the image.
+  const fs::path unsupported = stand_in_image(scratch.dir, "unsupported.ipsw", {{"supported", false}});
+  InstallOptions o = install_options(scratch, unsupported.string(), "a");
+  auto r = install(o);
+  EXPECT_TRUE(contains_text(r.error, "this Mac cannot run the macOS in '" + unsupported.string() + "'")) << r.error;
+  EXPECT_FALSE(fs::exists(o.dir / "hardware-model.bin")) << "nothing is written for an image that cannot run";
+  EXPECT_FALSE(fs::exists(o.dir / "disk.img"));
+
+  // A configuration whose hardware model this host does not support.
+  VZFakeSetHardwareModelSupported(NO);
+  o = install_options(scratch, stand_in_image(scratch.dir, "image.ipsw").string(), "b");
+  r = install(o);
+  EXPECT_TRUE(contains_text(r.error, "this Mac cannot run the macOS in")) << r.error;
+  EXPECT_FALSE(fs::exists(o.dir / "hardware-model.bin"));
+  VZFakeSetHardwareModelSupported(YES);
+
+  // A macOS newer than the host's.
+  VZFakeSetHostOperatingSystemVersion(13);
+  r = install(install_options(scratch, stand_in_image(scratch.dir, "image.ipsw").string(), "c"));
+  EXPECT_TRUE(contains_text(r.error, "newer than this Mac's macOS 13")) << r.error;
+
+  bool installer_made = false;
+  for (NSDictionary* call in VZFakeCallLog())
+    installer_made |= std_string([call objectForKey:@"selector"]) == "initWithVirtualMachine:restoreImageURL:";
+  EXPECT_FALSE(installer_made);
+}
+
+TEST_F(FakeFramework, InstallRefusesAMissingOrInvalidImage) {
+  auto r = install(install_options(scratch, (scratch.dir / "missing.ipsw").string()));
+  EXPECT_TRUE(contains_text(r.error, "missing.ipsw' does not exist")) << r.error;
+
+  const fs::path junk = scratch.dir / "junk.ipsw";
+  std::ofstream(junk) << "not a restore image";
+  r = install(install_options(scratch, junk.string()));
+  EXPECT_TRUE(contains_text(r.error, "cannot load the restore image '" + junk.string() + "'")) << r.error;
+  EXPECT_TRUE(contains_text(r.error, "is not a valid restore image")) << r.error;
+
+  r = install(install_options(scratch, "latest"));  // the catalog is unreachable
+  EXPECT_TRUE(contains_text(r.error, "cannot find the latest macOS this Mac supports")) << r.error;
+
+  r = install(install_options(scratch, ""));
+  EXPECT_TRUE(contains_text(r.error, "no restore image given")) << r.error;
+
+  InstallOptions odd = install_options(scratch, junk.string());
+  odd.disk_bytes = 1000;
+  r = install(odd);
+  EXPECT_TRUE(contains_text(r.error, "multiple of 512")) << r.error;
+
+  // "latest" somewhere only NSURLSession can fetch from (not on Linux).
+  VZFakeSetLatestRestoreImageURL([NSURL URLWithString:@"https://updates.cdn-apple.com/fake/UniversalMac_Restore.ipsw"]);
+  r = install(install_options(scratch, "latest"));
+  EXPECT_TRUE(contains_text(r.error, "cannot download macOS 23A344 from https://")) << r.error;
+  EXPECT_TRUE(contains_text(r.error, "needs macOS")) << r.error;
+}
+
+TEST_F(FakeFramework, InstallNeverRegeneratesAnExistingIdentity) {
+  const fs::path ipsw = stand_in_image(scratch.dir, "image.ipsw");
+  InstallOptions o = install_options(scratch, ipsw.string());
+  fs::create_directories(o.dir);
+  std::ofstream(o.dir / "hardware-model.bin") << "the original";
+  auto r = install(o);
+  EXPECT_TRUE(contains_text(r.error, "hardware-model.bin' already exists")) << r.error;
+  EXPECT_TRUE(contains_text(r.error, "never regenerated")) << r.error;
+  EXPECT_EQ(read_text(o.dir / "hardware-model.bin"), "the original");
+  EXPECT_FALSE(fs::exists(o.dir / "machine-id.bin"));
+  EXPECT_FALSE(fs::exists(o.dir / "disk.img"));
+  EXPECT_EQ([VZFakeCallLog() count], 0u) << "refused before the image is even loaded";
+
+  // Installing twice into one folder: the second run finds the first one's identity.
+  o = install_options(scratch, ipsw.string(), "twice");
+  ASSERT_EQ(install(o).error, "");
+  const std::string machine_id = read_text(o.dir / "machine-id.bin");
+  r = install(o);
+  EXPECT_TRUE(contains_text(r.error, "already exists")) << r.error;
+  EXPECT_EQ(read_text(o.dir / "machine-id.bin"), machine_id);
+}
+
+TEST_F(FakeFramework, InstallReportsAFailedInstallation) {
+  VZFakeSetInstallFailure([NSError errorWithDomain:VZErrorDomain
+                                              code:VZErrorInstallationFailed
+                                          userInfo:[NSDictionary dictionaryWithObject:@"The installation failed (fake)."
+                                                                               forKey:NSLocalizedFailureReasonErrorKey]]);
+  ProgressLog log;
+  InstallOptions o = install_options(scratch, stand_in_image(scratch.dir, "image.ipsw").string());
+  o.progress = log.callback();
+  const auto r = install(o);
+  EXPECT_TRUE(contains_text(r.error, "installing macOS 23A344 failed (The installation failed (fake).)")) << r.error;
+  EXPECT_EQ(r.cpu_count, 0u);
+  const auto reported = log.of("install");
+  ASSERT_FALSE(reported.empty());
+  EXPECT_LT(reported.back(), 1.0);
+  const auto calls = calls_with_queues();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back().first, "installWithCompletionHandler:");
+}
+
+TEST_F(FakeFramework, TheFakeInstallerKeepsVZRules) {
+  // What install_macos() relies on, as the headers state it: the installer raises for a VM that
+  // is not a Mac and on a second start, and refuses a VM that is not stopped.
+  const fs::path ipsw = stand_in_image(scratch.dir, "image.ipsw");
+  NSURL* url = [NSURL fileURLWithPath:ns_string(ipsw.string())];
+  auto linux_vm = make_machine(scratch);
+  ASSERT_TRUE(linux_vm);
+  std::string raised;
+  linux_vm->run_on_queue([&] {
+    @try {
+      [[[VZMacOSInstaller alloc] initWithVirtualMachine:VZKIT_BRIDGE(VZVirtualMachine*, linux_vm->native_handle())
+                                        restoreImageURL:url] release];
+    } @catch (NSException* e) {
+      raised = std_string([e name]);
+    }
+  });
+  EXPECT_EQ(raised, "NSInvalidArgumentException");
+
+  const auto o = install_options(scratch, ipsw.string());
+  ASSERT_EQ(install(o).error, "");
+  v::Configuration plan;
+  plan.cpu_count = 4;
+  plan.memory_size = 8ull << 30;
+  v::MacPlatform mac;
+  mac.hardware_model = (o.dir / "hardware-model.bin").string();
+  mac.machine_identifier = (o.dir / "machine-id.bin").string();
+  mac.auxiliary_storage.url = (o.dir / "aux.img").string();
+  plan.platform = mac;
+  plan.boot_loader = v::MacOSBootLoader{};
+  Diagnostics problems;
+  auto mac_vm = VzMachine::create(plan, {}, problems);
+  ASSERT_TRUE(mac_vm) << describe(problems);
+  Driver driver(*mac_vm);
+  ASSERT_EQ(driver.run(&vzkit::Machine::start), "");
+
+  auto outcome = std::make_shared<std::promise<std::string>>();
+  raised.clear();
+  mac_vm->run_on_queue([&] {
+    VZMacOSInstaller* installer =
+        [[VZMacOSInstaller alloc] initWithVirtualMachine:VZKIT_BRIDGE(VZVirtualMachine*, mac_vm->native_handle())
+                                         restoreImageURL:url];
+    [installer installWithCompletionHandler:^(NSError* error) {
+      outcome->set_value(error ? reason_of(error) : std::string());
+    }];
+    @try {
+      [installer installWithCompletionHandler:^(NSError*) {}];
+    } @catch (NSException* e) {
+      raised = std_string([e name]);
+    }
+    [installer release];
+  });
+  EXPECT_EQ(raised, "NSInternalInconsistencyException");
+  auto future = outcome->get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(contains_text(future.get(), "must be stopped")) << "a running VM is not installed over";
+  EXPECT_EQ(driver.run(&vzkit::Machine::stop), "");
+}
+
+#endif

@@ -184,8 +184,12 @@ struct VmInfo {
 struct CreateOptions {
   std::string name;
   std::string spec_file;  ///< copy this spec into the VM (its "name" becomes `name`), or:
-  std::string installer;  ///< boot this installer image (EFI, read-only USB disk) ...
-  std::string disk_size;  ///< ... with a new sparse system disk of this size, e.g. "64GiB"
+  std::string installer;  ///< boot this installer image (EFI, read-only USB disk) ..., or:
+  /// install macOS (vz engine, a Mac with Apple silicon): "latest" (downloaded, with progress, into
+  /// $VZKIT_HOME/cache/ipsw and reused) or a local .ipsw file. The hardware model and machine
+  /// identifier are made once and kept with the VM; CPUs and memory follow the image's needs.
+  std::string macos;
+  std::string disk_size;  ///< the new sparse system disk, e.g. "64GiB" (--iso: required; --macos: 64GiB)
   int cpus = 2;           ///< with `installer`
   std::string memory = "4GiB";
   std::string engine;     ///< "" = default_engine()

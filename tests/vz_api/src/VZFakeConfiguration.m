@@ -1,6 +1,7 @@
 // The recording fake's configuration classes: plain objects that keep what they were given.
 // Initializers record themselves; failable initializers fail the way the framework documents
-// (missing file, bad data, Rosetta absent). Nothing here writes to disk.
+// (missing file, bad data, Rosetta absent). Only the auxiliary storage writes to disk (a stand-in
+// file, where the framework writes the real storage).
 #import "VZFakeInternal.h"
 
 #include <stdlib.h>
@@ -147,6 +148,13 @@ FAKE_ROOT_METHODS
     // UNCONFIRMED: that an existing file without AllowOverwrite is an error (inferred from the option).
     if (file_exists(URL) && !(options & VZMacAuxiliaryStorageInitializationOptionAllowOverwrite)) {
         set_error(error, VZFakeError(VZErrorInternal, @"The auxiliary storage file already exists."));
+        [self release];
+        return nil;
+    }
+    // The framework writes the storage (about 32 MB of boot data); the fake writes a stand-in.
+    NSData *stand_in = [@"vzfake-auxiliary-storage\n" dataUsingEncoding:NSUTF8StringEncoding];
+    if (![stand_in writeToFile:[URL path] atomically:NO]) {
+        set_error(error, VZFakeError(VZErrorInternal, @"The auxiliary storage file could not be created."));
         [self release];
         return nil;
     }

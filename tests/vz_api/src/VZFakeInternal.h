@@ -17,7 +17,12 @@ void VZFakeForget(id object);
 id VZFakeCopyObject(id object);
 /// Records that `object` was made with `initializer`; nil arguments are recorded as NSNull.
 void VZFakeRecordCreation(id object, const char *initializer, NSArray *_Nullable arguments);
-void VZFakeRecordCall(id virtualMachine, const char *selector, NSInteger state);
+/// Records a call: `receiver` is the VM or installer (or, for VZMacOSRestoreImage's class methods,
+/// the URL argument or NSNull); `state` the VM's state then (-1 when there is no VM). The label of
+/// the queue the caller runs on is recorded too.
+void VZFakeRecordCall(id receiver, const char *selector, NSInteger state);
+/// Clears the installation settings (VZFakeSetLatestRestoreImageURL, VZFakeSetInstallFailure).
+void VZFakeResetInstallation(void);
 /// An NSError in VZErrorDomain with Apple's failure-reason key set.
 NSError *VZFakeError(NSInteger code, NSString *reason);
 /// A nil-safe argument for VZFakeRecordCreation.

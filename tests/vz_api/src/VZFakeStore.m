@@ -125,13 +125,14 @@ void VZFakeRecordCreation(id object, const char *initializer, NSArray *arguments
     [lock unlock];
 }
 
-void VZFakeRecordCall(id virtualMachine, const char *selector, NSInteger state)
+void VZFakeRecordCall(id receiver, const char *selector, NSInteger state)
 {
     ensure_store();
     NSDictionary *entry = [NSDictionary dictionaryWithObjectsAndKeys:
         [NSString stringWithUTF8String:selector], @"selector",
         [NSNumber numberWithInteger:state], @"state",
-        virtualMachine, @"object",
+        receiver, @"object",
+        [NSString stringWithUTF8String:dispatch_queue_get_label(DISPATCH_CURRENT_QUEUE_LABEL)], @"queue",
         nil];
     [lock lock];
     [calls addObject:entry];
@@ -160,6 +161,7 @@ void VZFakeReset(void)
     [calls removeAllObjects];
     default_host();
     [lock unlock];
+    VZFakeResetInstallation();
     // Released outside the lock: deallocating objects take it again.
     [old_creations release];
     [old_calls release];

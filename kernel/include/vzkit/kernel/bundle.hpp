@@ -38,7 +38,8 @@ std::vector<Bundle> list_bundles();
 /// Creates a bundle atomically (an empty `spec_dir` means the spec's paths resolve inside the
 /// bundle itself, as for generated specs): `fill` runs on a temporary folder (write the files the VM owns
 /// there), then bundle.json and spec.json are written and the folder is renamed into place. If
-/// anything throws, the temporary folder is removed and nothing is left behind.
+/// anything throws, the temporary folder is removed and nothing is left behind. `spec_text` is
+/// read after `fill` returns, so `fill` may complete it (a spec whose values an installer decides).
 /// Throws std::runtime_error when the name is taken or invalid.
 Bundle create_bundle(const std::string& name, const std::string& spec_text, const std::filesystem::path& spec_dir,
                      const std::string& engine, const std::function<void(const std::filesystem::path&)>& fill);

@@ -16,7 +16,7 @@ extern "C" {
 
 // ---- Recording --------------------------------------------------------------------------------
 
-/// Forgets every recorded object and call, and restores the default host.
+/// Forgets every recorded object and call, and restores the default host and installation settings.
 void VZFakeReset(void);
 
 /// Every object created since the last reset, in creation order. Each entry:
@@ -24,8 +24,12 @@ void VZFakeReset(void);
 /// The log keeps the objects alive until the next reset.
 NSArray<NSDictionary *> *VZFakeCreationLog(void);
 
-/// Every VZVirtualMachine call since the last reset, in order: {"selector": NSString, "state": NSNumber
-/// (the state when the call was made), "object": VZVirtualMachine}.
+/// Every call to VZVirtualMachine, VZMacOSRestoreImage and VZMacOSInstaller since the last reset, in
+/// order: {"selector": NSString, "state": NSNumber (the VM's state when the call was made; -1 for
+/// the restore image's class methods), "object": the VZVirtualMachine or VZMacOSInstaller (for
+/// +loadFileURL:completionHandler: its URL, for +fetchLatestSupportedWithCompletionHandler:
+/// NSNull), "queue": NSString (the label of the dispatch queue the caller ran on; "" when on none)}.
+/// The installer's initializer is logged here too, so the log shows the order of the whole install.
 NSArray<NSDictionary *> *VZFakeCallLog(void);
 
 /// The object graph below `object` as plain values: a dictionary with "class" (NSString),
@@ -55,6 +59,41 @@ void VZFakeSetRosettaAvailability(NSInteger availability);
 void VZFakeSetVirtualizationSupported(BOOL supported);
 /// When YES the fake guest ignores requestStopWithError: (as macOS 12 guests did); default NO.
 void VZFakeSetGuestIgnoresStopRequests(BOOL ignores);
+
+// ---- macOS installation -------------------------------------------------------------------------
+//
+// A stand-in restore image is a small JSON file in place of an IPSW:
+//
+//   {"build_version": "23A344", "os": [14, 0, 0], "min_cpus": 2, "min_memory": 4294967296,
+//    "supported": true}
+//
+// build_version: VZMacOSRestoreImage.buildVersion (a non-empty string); os: operatingSystemVersion
+// (major[, minor[, patch]]); min_cpus / min_memory: the minimumSupportedCPUCount /
+// minimumSupportedMemorySize of mostFeaturefulSupportedConfiguration; supported: the image's
+// `supported`, and when false mostFeaturefulSupportedConfiguration is nil (no hardware model in
+// the image runs on this host). The configuration's hardware model holds the bytes
+// "vzfake-hardware-model:<build_version>"; its `supported` follows VZFakeSetHardwareModelSupported.
+//
+// +loadFileURL:completionHandler: raises for a non-file URL; a file that cannot be read fails with
+// VZErrorRestoreImageLoadFailed, one that is not a stand-in with VZErrorInvalidRestoreImage. The
+// handler runs on a thread of its own. VZMacAuxiliaryStorage's initCreatingStorageAtURL:... writes
+// a small stand-in file at its URL, as the framework writes the real storage.
+//
+// VZMacOSInstaller raises (as the headers say) when made off the VM's queue, for a VM whose
+// platform is not VZMacPlatformConfiguration, or for a URL that is not a file on disk;
+// installWithCompletionHandler: raises off the queue or when called twice, fails with
+// VZErrorInvalidVirtualMachineState unless the VM is stopped, otherwise moves the VM to Running,
+// advances `progress` to completion in four steps on the VM's queue (about 20 ms apart), leaves
+// the VM Stopped and calls the handler on the VM's queue. Cancelling the progress ends it with
+// VZErrorOperationCancelled.
+
+/// The URL +fetchLatestSupportedWithCompletionHandler: reports (nil, the default: it fails with
+/// VZErrorRestoreImageCatalogLoadFailed). A file URL must name a stand-in restore image, whose facts
+/// the image then has (otherwise VZErrorInvalidRestoreImageCatalog); any other URL gets the facts
+/// of the example above.
+void VZFakeSetLatestRestoreImageURL(NSURL *_Nullable url);
+/// Makes the next installations fail halfway with `error` (nil, the default: they succeed).
+void VZFakeSetInstallFailure(NSError *_Nullable error);
 
 // ---- Driving a virtual machine ------------------------------------------------------------------
 

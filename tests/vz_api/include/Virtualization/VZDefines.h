@@ -2,8 +2,8 @@
 //
 // On a Mac the real framework and SDK are used and this folder is never on the include path.
 // Elsewhere (Linux with GNUstep Foundation) this shim supplies what the macOS SDK would: the
-// availability macros as no-ops, the Swift annotations as no-ops, `ether_addr_t`, and the SDK
-// version macro the bridge tests at compile time.
+// availability macros as no-ops, the Swift annotations as no-ops, `ether_addr_t`,
+// `NSOperatingSystemVersion`, and the SDK version macro the bridge tests at compile time.
 #pragma once
 
 #import <Foundation/Foundation.h>
@@ -61,6 +61,14 @@
 
 // <net/ethernet.h> on macOS has `typedef struct ether_addr ether_addr_t`; glibc names only the struct.
 typedef struct ether_addr ether_addr_t;
+
+// Foundation on macOS 10.10+ has NSOperatingSystemVersion (VZMacOSRestoreImage uses it); GNUstep
+// Base 1.28 does not.
+typedef struct {
+    NSInteger majorVersion;
+    NSInteger minorVersion;
+    NSInteger patchVersion;
+} NSOperatingSystemVersion;
 
 // The model's stand-in for `@available(macOS N, *)`: whether the (fake) host runs macOS N or
 // later. The recording fake answers from its host settings (VZFakeSetHostOperatingSystemVersion).

@@ -1,7 +1,8 @@
 // vzkit's API model of Virtualization.framework.
 //
 // The classes vzkit's plugins use (sdk/include/vzkit/vz/configuration.hpp), VZVirtualMachine and
-// its delegate, the error domain and VZMACAddress, declared as the macOS SDK declares them: the
+// its delegate, the macOS installer (VZMacOSRestoreImage, VZMacOSConfigurationRequirements,
+// VZMacOSInstaller), the error domain and VZMACAddress, declared as the macOS SDK declares them: the
 // same class names, superclasses, selectors, argument and return types, nullability, enum values
 // and availability (written from shared/VZ-API.md). Used only where the real framework is absent
 // (Linux with GNUstep), together with the recording fake in tests/vz_api/src.
@@ -753,6 +754,47 @@ VZ_EXPORT API_AVAILABLE(macos(11.0))
 - (void)resumeWithCompletionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler;
 - (BOOL)requestStopWithError:(NSError **)error;
 @end
+
+// =================================================================================================
+// macOS installation
+// =================================================================================================
+
+#if VZ_MODEL_HAS_MAC_GUESTS
+
+VZ_EXPORT API_AVAILABLE(macos(12.0))
+@interface VZMacOSConfigurationRequirements : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
+@property (readonly, copy) VZMacHardwareModel *hardwareModel;
+@property (readonly) NSUInteger minimumSupportedCPUCount;
+@property (readonly) uint64_t minimumSupportedMemorySize;
+@end
+
+VZ_EXPORT API_AVAILABLE(macos(12.0))
+@interface VZMacOSRestoreImage : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
++ (void)loadFileURL:(NSURL *)fileURL completionHandler:(void (^)(VZMacOSRestoreImage * _Nullable, NSError * _Nullable))completionHandler NS_REFINED_FOR_SWIFT NS_SWIFT_ASYNC_NAME(image(from:));
++ (void)fetchLatestSupportedWithCompletionHandler:(void (^)(VZMacOSRestoreImage * _Nullable, NSError * _Nullable))completionHandler NS_REFINED_FOR_SWIFT NS_SWIFT_ASYNC_NAME(getter:latestSupported());
+@property (readonly, getter=isSupported) BOOL supported API_AVAILABLE(macos(13.0));
+@property (readonly, copy) NSURL *URL;
+@property (readonly, copy) NSString *buildVersion;
+@property (readonly) NSOperatingSystemVersion operatingSystemVersion;
+@property (readonly, copy, nullable) VZMacOSConfigurationRequirements *mostFeaturefulSupportedConfiguration;
+@end
+
+VZ_EXPORT API_AVAILABLE(macos(12.0))
+@interface VZMacOSInstaller : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
+- (instancetype)initWithVirtualMachine:(VZVirtualMachine *)virtualMachine restoreImageURL:(NSURL *)restoreImageFileURL NS_SWIFT_NAME(init(virtualMachine:restoringFromImageAt:)) NS_DESIGNATED_INITIALIZER;
+- (void)installWithCompletionHandler:(void (^)(NSError * _Nullable))completionHandler NS_REFINED_FOR_SWIFT NS_SWIFT_ASYNC_NAME(install());
+@property (readonly) NSProgress *progress;
+@property (readonly) VZVirtualMachine *virtualMachine;
+@property (readonly) NSURL *restoreImageURL;
+@end
+
+#endif  // VZ_MODEL_HAS_MAC_GUESTS
 
 // =================================================================================================
 // View (AppKit)

@@ -111,4 +111,36 @@ struct SuperviseOptions {
 /// it failed or VZ refused the plan (the diagnostics are printed).
 int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& options);
 
+/// What install_macos() installs, and where.
+struct InstallOptions {
+  std::string source;                  // "latest" or a local .ipsw path
+  std::filesystem::path dir;           // the VM's folder: identity files, aux.img, disk.img are created here
+  std::filesystem::path download_dir;  // where "latest" is downloaded (kept and reused across VMs)
+  std::uint64_t disk_bytes = 64ull << 30;
+  /// Progress: phase "download" or "install", fraction 0..1; called from any thread, often.
+  std::function<void(const std::string& phase, double fraction)> progress;
+};
+
+struct InstallResult {
+  std::string error;                 // "" on success; else one sentence saying what to do
+  std::string build_version;         // of the installed macOS
+  std::uint64_t cpu_count = 0;       // what the VM should get: the image's minimum, at least 4, within the host's bounds
+  std::uint64_t memory_bytes = 0;    // likewise: at least 8 GiB, within bounds, a multiple of 1 MiB
+};
+
+/// Makes a macOS VM in `options.dir` and installs macOS into it:
+///  1. the restore image: "latest" asks Apple for the newest macOS this Mac supports and downloads
+///     it into download_dir as macOS-BUILD.ipsw (reused when complete; an interrupted download
+///     resumes from DEST.part / DEST.resume and is checked against the expected size), or a local
+///     .ipsw is loaded as it is;
+///  2. refuses when no hardware model in the image runs on this Mac, or when the folder already
+///     holds a VM's files (hardware-model.bin, machine-id.bin, aux.img, disk.img are never
+///     regenerated);
+///  3. writes hardware-model.bin and machine-id.bin once, creates aux.img and a sparse disk.img of
+///     disk_bytes (a multiple of 512), picks CPUs and memory (result), and runs Apple's installer on
+///     a VM of its own, reporting progress.
+/// Blocks until done. Files made before a failure are left in place: build in a temporary folder
+/// and delete it when the result has an error.
+InstallResult install_macos(const InstallOptions& options);
+
 }  // namespace vzkit::bridge::vz
