@@ -150,29 +150,42 @@ std::optional<std::string> Host::describe(const std::string& plugin, const std::
 }
 
 Validation Host::validate_file(const std::string& file, const std::string& engine) const {
+  kernel::Diagnostics all;
+  const bool valid =
+      kernel::validated(kernel::load_spec(file), m_impl->plugins, m_impl->validate_options(engine), all).has_value();
+  return {valid, convert(all)};
+}
+
+kernel::ValidateOptions Host::Impl::validate_options(const std::string& engine, const std::string& bundle_dir) const {
   kernel::ValidateOptions o;
   o.engine = engine;
-  kernel::Diagnostics all;
-  const bool valid = kernel::validated(kernel::load_spec(file), m_impl->plugins, o, all).has_value();
-  return {valid, convert(all)};
+  o.bundle_dir = bundle_dir;
+  if (engine == "vz") {
+    if (!m_vz_bounds) {
+      m_vz_bounds.emplace();
+      try {
+        if (auto facts = vz_host_facts()) m_vz_bounds = json::parse(*facts).as_object();
+      } catch (const std::exception&) {
+        // No bounds: the runner's own check (validateWithError:) still refuses what VZ refuses.
+      }
+    }
+    o.host_bounds = *m_vz_bounds;
+  }
+  return o;
 }
 
 Validation Host::validate(const std::string& spec_json, const std::string& spec_dir, const std::string& engine,
                           const std::string& file_name) const {
-  kernel::ValidateOptions o;
-  o.engine = engine;
   kernel::Diagnostics all;
-  const bool valid = kernel::validated(kernel::parse_spec(spec_json, file_name, spec_dir), m_impl->plugins, o, all)
+  const bool valid = kernel::validated(kernel::parse_spec(spec_json, file_name, spec_dir), m_impl->plugins,
+                                       m_impl->validate_options(engine), all)
                          .has_value();
   return {valid, convert(all)};
 }
 
 Plan Host::Impl::plan(kernel::ParsedSpec parsed, const PlanOptions& options) const {
-  kernel::ValidateOptions vo;
-  vo.engine = options.engine;
-  vo.bundle_dir = options.bundle_dir;
   kernel::Diagnostics found;
-  auto spec = kernel::validated(std::move(parsed), plugins, vo, found);
+  auto spec = kernel::validated(std::move(parsed), plugins, validate_options(options.engine, options.bundle_dir), found);
   if (!spec) throw PlanError(convert(found));
   kernel::AssembleOptions ao;
   ao.engine = options.engine;

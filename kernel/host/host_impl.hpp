@@ -5,6 +5,11 @@
 #include <vzkit/host.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 #include <vzkit/kernel/spec.hpp>
+#include <vzkit/kernel/validate.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <optional>
 
 namespace vzkit::host {
 
@@ -48,6 +53,11 @@ struct Host::Impl {
   std::vector<PluginInfo> infos;
   std::vector<LoadProblem> problems;
   Plan plan(kernel::ParsedSpec parsed, const PlanOptions& options) const;
+  /// Validation options for `engine`, with the host's bounds when the engine reports them (vz).
+  kernel::ValidateOptions validate_options(const std::string& engine, const std::string& bundle_dir = {}) const;
+
+ private:
+  mutable std::optional<boost::json::object> m_vz_bounds;  // asked once per Host
 };
 
 }  // namespace vzkit::host

@@ -119,14 +119,11 @@ void check_name(const std::string& name) {
 }
 
 // Parses and validates spec text; throws PlanError with every diagnostic when it is invalid.
-kernel::Spec checked(const kernel::PluginHost& plugins, const std::string& text, const std::string& file,
-                     const fs::path& dir, const std::string& engine, const fs::path& bundle_dir,
+kernel::Spec checked(const kernel::PluginHost& plugins, const kernel::ValidateOptions& options,
+                     const std::string& text, const std::string& file, const fs::path& dir,
                      std::vector<Diagnostic>& warnings) {
-  kernel::ValidateOptions o;
-  o.engine = engine;
-  o.bundle_dir = bundle_dir.string();
   kernel::Diagnostics all;
-  auto spec = kernel::validated(kernel::parse_spec(text, file, dir), plugins, o, all);
+  auto spec = kernel::validated(kernel::parse_spec(text, file, dir), plugins, options, all);
   if (!spec) throw PlanError(convert(all));
   warnings = warnings_of(convert(all));
   return std::move(*spec);
@@ -359,7 +356,8 @@ Created Host::create_vm(const CreateOptions& a) const {
                                            macos_disk);
       text = macos_spec(a.name, installed.cpus, installed.memory_bytes);  // written once this returns
     }
-    auto spec = checked(m_impl->plugins, text, file, spec_dir.empty() ? tmp : spec_dir, engine, tmp, out.warnings);
+    auto spec = checked(m_impl->plugins, m_impl->validate_options(engine, tmp.string()), text, file,
+                        spec_dir.empty() ? tmp : spec_dir, out.warnings);
     kernel::AssembleOptions o;
     o.engine = engine;
     o.bundle_dir = tmp.string();
@@ -465,7 +463,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
                                : nullptr;
     if (!n || !n->is_string() || !kernel::valid_vm_name(std::string(n->get_string()))) {
       // Everything wrong with it, the name included, is reported in full.
-      checked(m_impl->plugins, text, file, spec_dir, engine, {}, warnings);
+      checked(m_impl->plugins, m_impl->validate_options(engine), text, file, spec_dir, warnings);
       check_name(n && n->is_string() ? std::string(n->get_string()) : std::string());
     }
     const std::string vm_name(n->get_string());
@@ -477,7 +475,8 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
                        "\n  hint: run it with --engine " + bundle->engine() + ", or delete it first (`vzkit delete " +
                        vm_name + "`)");
     require_engine(vm_name, engine, a.display == "window");
-    spec = checked(m_impl->plugins, text, file, spec_dir, engine, kernel::vms_dir() / vm_name, warnings);
+    spec = checked(m_impl->plugins, m_impl->validate_options(engine, (kernel::vms_dir() / vm_name).string()), text,
+                   file, spec_dir, warnings);
     if (!bundle) bundle = kernel::create_bundle(vm_name, text, spec_dir, engine, nullptr);
   } else {
     if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json")
@@ -500,7 +499,8 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
                              "\n  hint: stop it with `vzkit stop " + bundle->name + "`, or watch it with `vzkit inspect " +
                              bundle->name + "`");
   if (is_file) kernel::update_bundle(*bundle, text, spec_dir);
-  else spec = checked(m_impl->plugins, text, file, spec_dir, engine, bundle->dir, warnings);
+  else spec = checked(m_impl->plugins, m_impl->validate_options(engine, bundle->dir.string()), text, file, spec_dir,
+                      warnings);
   if (engine == "vz") require_rosetta(*spec, a);
 
   qb::AccelChoice choice;

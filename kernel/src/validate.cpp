@@ -334,6 +334,30 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
                          "plugin '" + dev.plugin + "' does not run on the " + options.engine + " engine" + why,
                          engines.empty() ? "remove this device" : "remove this device, or use --engine " + engines));
     }
+
+  // Stage 6: the host's bounds, when the engine reported them.
+  const auto& hb = options.host_bounds;
+  if (const auto* v = hb.if_contains("virtualization_supported"); v && v->is_bool() && !v->get_bool())
+    out.push_back(make("engine.no-virtualization", spec, "", "",
+                       "this host cannot run virtual machines with the " + options.engine + " engine",
+                       "run it on a Mac with Apple silicon that can virtualize (a VM without nested "
+                       "virtualization cannot)"));
+  auto bounded = [&](const char* key, const char* path, std::uint64_t value, bool is_size) {
+    const auto* b = hb.if_contains(key);
+    if (!b || !b->is_object() || value == 0) return;
+    const auto* lo = b->get_object().if_contains("min");
+    const auto* hi = b->get_object().if_contains("max");
+    if (!lo || !hi || !lo->is_number() || !hi->is_number()) return;
+    const auto min = lo->to_number<std::uint64_t>(), max = hi->to_number<std::uint64_t>();
+    if (value >= min && value <= max) return;
+    auto text = [&](std::uint64_t n) { return is_size ? format_size(n) : std::to_string(n); };
+    out.push_back(make("engine.host-bounds", spec, path, "",
+                       std::string("this host allows ") + text(min) + " to " + text(max) + (is_size ? "" : " CPUs") +
+                           ", got " + text(value),
+                       std::string("set \"") + path + "\" within what " + options.engine + " allows here"));
+  };
+  bounded("cpu_count", "cpus", spec.cpus, false);
+  bounded("memory_size", "memory", spec.memory_bytes, true);
   return out;
 }
 

@@ -153,3 +153,44 @@ TEST(Spec, EngineAdmissionAndUnknownEngine) {
 }
 
 }  // namespace
+
+namespace {
+
+vzkit::test::Diagnostics validate_with_bounds(const std::string& text, const boost::json::object& bounds) {
+  auto parsed = vzkit::kernel::parse_spec(text, "spec.json", vzkit::test::data_dir());
+  vzkit::kernel::ValidateOptions o;
+  o.engine = "vz";
+  o.host_bounds = bounds;
+  return vzkit::kernel::validate(*parsed.spec, vzkit::test::builtin_plugins(), o);
+}
+
+const boost::json::object kBounds{{"virtualization_supported", true},
+                                  {"cpu_count", {{"min", 1}, {"max", 8}}},
+                                  {"memory_size", {{"min", 128u << 20}, {"max", 16ull << 30}}}};
+
+}  // namespace
+
+TEST(Spec, CpusAndMemoryBeyondTheHostsBoundsAreNamed) {
+  using namespace vzkit::test;
+  const auto d = validate_with_bounds(make_spec({entry("efi-boot")}, R"("cpus": 12, "memory": "32GiB", )"), kBounds);
+  EXPECT_TRUE(expect_diag(d, "engine.host-bounds", "cpus"));
+  EXPECT_TRUE(expect_diag(d, "engine.host-bounds", "memory"));
+  EXPECT_NE(vzkit::kernel::format(d).find("this host allows 1 to 8 CPUs, got 12"), std::string::npos)
+      << vzkit::kernel::format(d);
+  EXPECT_NE(vzkit::kernel::format(d).find("this host allows 128 MiB to 16 GiB, got 32 GiB"), std::string::npos)
+      << vzkit::kernel::format(d);
+}
+
+TEST(Spec, WithinTheHostsBoundsNothingIsSaid) {
+  using namespace vzkit::test;
+  const auto d = validate_with_bounds(make_spec({entry("efi-boot")}, R"("cpus": 8, "memory": "16GiB", )"), kBounds);
+  for (const auto& x : d) EXPECT_NE(x.code, "engine.host-bounds") << vzkit::kernel::format(d);
+}
+
+TEST(Spec, AHostThatCannotVirtualizeIsSaidOnce) {
+  using namespace vzkit::test;
+  auto bounds = kBounds;
+  bounds["virtualization_supported"] = false;
+  const auto d = validate_with_bounds(make_spec({entry("efi-boot")}), bounds);
+  EXPECT_TRUE(expect_diag(d, "engine.no-virtualization", ""));
+}

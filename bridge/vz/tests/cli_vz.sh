@@ -42,6 +42,11 @@ DISPLAY=:99 run 2 "$WORK/gui.txt" run inst --gui
 has "$WORK/gui.txt" "window \(vzkit-window\) needs a Mac" "--gui for a vz VM needs a Mac"
 
 export VZKIT_VZ_RUNNER="$RUNNER"
+# The host's bounds (from the runner) are checked when a vz spec is validated: the fake allows 1-8 CPUs.
+sed 's/"cpus": 2/"cpus": 12/' "$WORK/spec/linux-installer.json" > "$WORK/spec/too-many.json"
+run 2 "$WORK/bounds.txt" validate "$WORK/spec/too-many.json" --engine vz
+has "$WORK/bounds.txt" "too-many.json: cpus: error: this host allows 1 to 8 CPUs, got 12 \[engine.host-bounds\]" \
+  "validate --engine vz names cpus beyond what this host allows"
 run 0 "$WORK/detach.txt" run inst --detach
 has "$WORK/detach.txt" "VM 'inst' is running in the background" "run --detach starts the vz VM through its runner"
 run 0 "$WORK/list.txt" list --json

@@ -3,6 +3,8 @@
 // conflicts, unique values, instance counts); engine admission. Every problem is collected.
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include <vzkit/kernel/diagnostic.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 #include <vzkit/kernel/spec.hpp>
@@ -18,6 +20,10 @@ struct ValidateOptions {
   std::string engine;        ///< "vz", "qemu", or empty for engine-independent checks
   std::string bundle_dir;    ///< where the VM keeps its files (empty: the spec's folder)
   bool run_plugin_rules = true;
+  /// What the engine allows on this host, when known (the VZ engine's host_bounds_json:
+  /// "virtualization_supported", "cpu_count": {"min", "max"}, "memory_size": {"min", "max"});
+  /// checked against the spec's cpus and memory.
+  boost::json::object host_bounds;
 };
 
 /// Checks `spec` and completes it (defaults, typed fields, device entries). Returns every
