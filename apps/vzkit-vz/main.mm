@@ -35,6 +35,9 @@
 #include <sstream>
 #include <string>
 
+// run.cpp: supervises the plan; anything thrown is reported and recorded instead of aborting.
+int vzkit_vz_run(const vzkit::vz::Configuration& plan, const vzkit::bridge::vz::SuperviseOptions& options);
+
 namespace {
 
 int usage(const char* problem) {
@@ -186,7 +189,7 @@ int main(int argc, char** argv) {
   o.facts = boost::json::object{{"engine", "vz"}, {"plan", plan_file}};
   int rc = 1;
   @autoreleasepool {
-    rc = vzkit::bridge::vz::supervise(plan, o);
+    rc = vzkit_vz_run(plan, o);
   }
   return rc;
 }

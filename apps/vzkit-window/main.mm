@@ -27,14 +27,21 @@
 #include <string>
 #include <thread>
 
+#include <fcntl.h>
+#include <atomic>
+
 namespace vzb = vzkit::bridge::vz;
 
+// Declared before the machine: completions the machine's queue posts must find it alive.
+static boost::asio::io_context g_io;
 static std::unique_ptr<vzb::VzMachine> g_machine;
 static int g_exit_code = 0;
 // With --run-dir, the VM is supervised as `vzkit run` supervises it (run/state.json, run/ctl.sock
 // for `vzkit stop|pause|resume`, signals) on a thread of its own, while AppKit has the main thread.
 static std::string g_run_dir;
 static int g_stop_timeout = 15;
+static bool g_report = true;
+static std::atomic<bool> g_supervised_done{false};
 static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate alive here
 
 [[noreturn]] static void fail(const std::string& message) {
@@ -78,13 +85,19 @@ static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate 
 
   if (!g_run_dir.empty()) {
     std::thread([] {
-      boost::asio::io_context io;
-      vzkit::kernel::ControlServer control(io, std::filesystem::path(g_run_dir) / "ctl.sock", *g_machine);
-      vzkit::kernel::SuperviseOptions o;
-      o.run_dir = g_run_dir;
-      o.stop_grace = std::chrono::seconds(g_stop_timeout);
-      o.facts = boost::json::object{{"engine", "vz"}, {"window", true}};
-      g_exit_code = vzkit::kernel::supervise(io, *g_machine, o);
+      try {
+        vzkit::kernel::ControlServer control(g_io, std::filesystem::path(g_run_dir) / "ctl.sock", *g_machine);
+        vzkit::kernel::SuperviseOptions o;
+        o.run_dir = g_run_dir;
+        o.stop_grace = std::chrono::seconds(g_stop_timeout);
+        o.report = g_report;
+        o.facts = boost::json::object{{"engine", "vz"}, {"window", true}};
+        g_exit_code = vzkit::kernel::supervise(g_io, *g_machine, o);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "vzkit-window: %s\n", e.what());
+        g_exit_code = 1;
+      }
+      g_supervised_done = true;
       dispatch_async(dispatch_get_main_queue(), ^{
         [NSApp terminate:nil];
       });
@@ -127,6 +140,12 @@ static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate 
 }
 
 - (NSApplicationTerminateReply)applicationShouldTerminate:(NSApplication*)sender {
+  if (!g_run_dir.empty()) {
+    // The supervising thread owns the end: ask the machine to stop, quit once that thread is done.
+    if (g_supervised_done) return NSTerminateNow;
+    if (g_machine && g_machine->can_stop()) g_machine->stop([](const std::string&) {});
+    return NSTerminateCancel;
+  }
   if (g_machine && g_machine->can_stop()) {
     g_machine->stop([](const std::string&) {});
     return NSTerminateCancel;  // terminate again once the stopped event arrives
@@ -154,15 +173,18 @@ static NSMenu* main_menu(NSString* name) {
 int main(int argc, const char* argv[]) {
   @autoreleasepool {
     std::string plan_file, title = "vzkit";
-    bool headless = false;
+    bool headless = false, console_input = false;
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--headless") headless = true;
       else if (arg == "--title" && i + 1 < argc) title = argv[++i];
       else if (arg == "--run-dir" && i + 1 < argc) g_run_dir = argv[++i];
       else if (arg == "--stop-timeout" && i + 1 < argc) g_stop_timeout = std::atoi(argv[++i]);
+      else if (arg == "--quiet") g_report = false;
+      else if (arg == "--console-input") console_input = true;
       else if (arg == "-h" || arg == "--help") {
-        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--run-dir DIR [--stop-timeout S]]\n"
+        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--console-input] [--quiet]\n"
+                    "                    [--run-dir DIR [--stop-timeout S]]\n"
                     "  PLAN.json: the output of `vzkit plan SPEC --engine vz`\n"
                     "  --run-dir: supervise the VM as `vzkit run --gui` does (DIR/state.json, DIR/ctl.sock)\n");
         return 0;
@@ -184,6 +206,8 @@ int main(int argc, const char* argv[]) {
 
     vzb::BuildOptions options;
     options.use_main_queue = true;  // VZVirtualMachineView works with VMs on the main queue
+    // The guest console reads this terminal only when asked (`vzkit run --gui --console`).
+    if (!console_input) options.console_input_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     vzkit::kernel::Diagnostics problems;
     g_machine = vzb::VzMachine::create(plan, options, problems);
     if (!g_machine) {
@@ -191,7 +215,10 @@ int main(int argc, const char* argv[]) {
         std::fprintf(stderr, "%s: error: %s [%s]%s%s\n%s%s", p.path.empty() ? plan_file.c_str() : p.path.c_str(),
                      p.message.c_str(), p.code.c_str(), p.plugin.empty() ? "" : " plugin ", p.plugin.c_str(),
                      p.hint.empty() ? "" : "  hint: ", p.hint.empty() ? "" : (p.hint + "\n").c_str());
-      return 2;
+      if (!g_run_dir.empty())
+        vzkit::kernel::record_failure(g_run_dir, boost::json::object{{"engine", "vz"}, {"window", true}},
+                                      problems.empty() ? "VZ refused the configuration" : problems.front().message);
+      return 1;
     }
 
     NSApplication* app = [NSApplication sharedApplication];

@@ -138,7 +138,9 @@ int main(int argc, char** argv) {
   run->add_option("vm", run_args.target, "VM name, or a spec file to run directly")->required()->type_name("VM|SPEC");
   run->add_flag("--console", run_args.console, "Interactive console: also send what you type to the guest");
   run->add_flag("--detach", run_args.detach, "Run in the background; the console goes to run/console.log");
-  run->add_flag("--gui", run_args.gui, "Show the display in QEMU's own window (needs a graphical session)");
+  run->add_flag("--gui", run_args.gui,
+                "Show the display in a window: QEMU's own (needs a graphical session), or on a Mac vzkit-window's "
+                "(captures system keys, follows the window's size)");
   run->add_flag("--vnc", run_args.vnc, "Serve the display over VNC on 127.0.0.1 only");
   run->add_option("--accel", run_args.accel,
                   "Accelerator: auto (KVM if it really works here, else TCG), kvm, or tcg")

@@ -20,6 +20,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -164,8 +165,11 @@ StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seco
   }
   send("quit");
   if (wait_until_unlocked(b, std::chrono::seconds(10))) return StopOutcome::stopped;
-  // The supervisor itself does not answer: end it; its children die with it.
+  // The supervisor itself does not answer: end it, and QEMU's process group (on Linux it would die
+  // with the supervisor; elsewhere nothing else would end it).
   auto st = kernel::read_state(b.run_dir());
+  if (const auto* pid = st.if_contains("qemu_pid"); pid && pid->is_int64() && pid->get_int64() > 1)
+    ::kill(-static_cast<pid_t>(pid->get_int64()), SIGKILL);
   if (const auto* pid = st.if_contains("supervisor_pid"); pid && pid->is_int64() && pid->get_int64() > 1)
     ::kill(static_cast<pid_t>(pid->get_int64()), SIGKILL);
   if (wait_until_unlocked(b, std::chrono::seconds(5))) return StopOutcome::killed;
@@ -208,8 +212,10 @@ void Library::screenshot(const std::string& name, const std::string& png_file) c
   } catch (const std::exception& e) {
     std::error_code ec;
     fs::remove(tmp, ec);
+    const bool no_display = std::string(e.what()).find("device") != std::string::npos ||
+                            std::string(e.what()).find("console") != std::string::npos;
     throw std::runtime_error("cannot take a screenshot of VM '" + name + "': " + e.what() +
-                             "\n  hint: the VM needs a display device such as virtio-gpu");
+                             (no_display ? "\n  hint: the VM needs a display device such as virtio-gpu" : ""));
   }
 }
 
@@ -284,13 +290,34 @@ Installed install_macos(const std::string& source, const fs::path& dir, std::uin
   const fs::path downloads = kernel::vzkit_home() / "cache" / "ipsw";
   fs::create_directories(downloads);
   namespace bp = boost::process;
+  // Ctrl-C reaches the installer too, which stops in order (keeping a partial download to resume);
+  // this process waits for it, so the half-made VM folder is removed.
+  struct IgnoreSignals {
+    struct sigaction old_int {}, old_term {};
+    IgnoreSignals() {
+      struct sigaction ign {};
+      ign.sa_handler = SIG_IGN;
+      ::sigaction(SIGINT, &ign, &old_int);
+      ::sigaction(SIGTERM, &ign, &old_term);
+    }
+    ~IgnoreSignals() {
+      ::sigaction(SIGINT, &old_int, nullptr);
+      ::sigaction(SIGTERM, &old_term, nullptr);
+    }
+  };
   bp::ipstream out;
-  bp::child c(runner.string(), "--install-macos", source, dir.string(), "--disk-size", std::to_string(disk_bytes),
-              "--download-dir", downloads.string(), bp::std_out > out, bp::std_in < bp::null);
   std::string text, line;
-  while (std::getline(out, line)) text += line;
-  c.wait();
-  if (c.exit_code() != 0) throw std::runtime_error("macOS was not installed (see above); nothing was created");
+  int rc = 0;
+  {
+    // Set to ignore only after the child has started: it must keep the default reactions.
+    bp::child c(runner.string(), "--install-macos", source, dir.string(), "--disk-size", std::to_string(disk_bytes),
+                "--download-dir", downloads.string(), bp::std_out > out, bp::std_in < bp::null);
+    IgnoreSignals quiet;
+    while (std::getline(out, line)) text += line;
+    c.wait();
+    rc = c.exit_code();
+  }
+  if (rc != 0) throw std::runtime_error("macOS was not installed (see above); nothing was created");
   Installed r;
   try {
     const auto v = json::parse(text);
@@ -320,8 +347,9 @@ Created Host::create_vm(const CreateOptions& a) const {
   std::uint64_t macos_disk = 0;
   if (!a.macos.empty()) {
     const auto size = kernel::parse_size(a.disk_size.empty() ? "64GiB" : a.disk_size);
-    if (!size || *size < (16ull << 30))
-      throw InputError("--disk '" + a.disk_size + "' is not a size of at least 16GiB (macOS needs room), e.g. 64GiB");
+    if (!size || *size < (16ull << 30) || *size % 512 != 0)
+      throw InputError("--disk '" + a.disk_size +
+                       "' is not a size of at least 16GiB in whole 512-byte sectors (macOS needs room), e.g. 64GiB");
     macos_disk = *size;
     if (a.macos != "latest" && !fs::is_regular_file(a.macos))
       throw InputError("cannot read the restore image '" + a.macos + "'; give a .ipsw file, or `latest`");
@@ -554,39 +582,63 @@ void PreparedRun::exec_attached() {
 
 int PreparedRun::start_detached(std::chrono::seconds timeout) {
   m_impl->lock.keep_across_exec();
+  // Everything the child needs is made before the fork: it only calls async-signal-safe functions.
   auto args = m_impl->args;
   args.push_back("--detach");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const fs::path run_dir = m_impl->bundle.run_dir();
+  const std::string log_path = (run_dir / "supervisor.log").string();
+  const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("cannot fork: ") + std::strerror(errno));
+  if (pid < 0) {
+    const int err = errno;
+    if (devnull >= 0) ::close(devnull);
+    if (log >= 0) ::close(log);
+    throw std::runtime_error(std::string("cannot fork: ") + std::strerror(err));
+  }
   if (pid == 0) {
     ::setsid();
-    const int devnull = ::open("/dev/null", O_RDWR);
-    const int log = ::open((run_dir / "supervisor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(devnull, STDIN_FILENO);
+    ::dup2(devnull, STDIN_FILENO);  // dup2 clears close-on-exec on the copies
     ::dup2(log >= 0 ? log : devnull, STDOUT_FILENO);
     ::dup2(log >= 0 ? log : devnull, STDERR_FILENO);
-    try {
-      exec_args(args);
-    } catch (const std::exception& e) {
-      const std::string msg = std::string("vzkit: error: ") + e.what() + "\n";
-      (void)!::write(STDERR_FILENO, msg.data(), msg.size());
-    }
-    std::_Exit(1);
+    ::execv(argv[0], argv.data());
+    static const char msg[] = "vzkit: error: cannot start the supervisor\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(1);
   }
-  // This process: wait until the VM runs (or fails).
+  if (devnull >= 0) ::close(devnull);
+  if (log >= 0) ::close(log);
+  // The supervisor holds the lock now; this process lets go of its copy of the descriptor.
+  m_impl->lock.hand_over();
+  // Wait until the VM runs, fails, or its supervisor exits.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string state;
+  int status = 0;
+  bool exited = false;
   while (std::chrono::steady_clock::now() < deadline) {
     auto st = kernel::read_state(run_dir);
     if (const auto* s = st.if_contains("state"); s && s->is_string()) state = std::string(s->get_string());
     if (state == "running" || state == "error" || state == "stopped") break;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (state != "running")
-    throw std::runtime_error("VM '" + m_impl->name + "' did not start (state '" + (state.empty() ? "unknown" : state) +
-                             "'); see " + (run_dir / "supervisor.log").string());
-  return static_cast<int>(pid);
+  if (state == "running") return static_cast<int>(pid);
+  std::string why;
+  if (exited)
+    why = "its supervisor exited" +
+          (WIFEXITED(status) ? " with status " + std::to_string(WEXITSTATUS(status)) : std::string(" on a signal"));
+  else if (state.empty() || state == "starting")
+    why = "it is still starting after " + std::to_string(timeout.count()) + " s (supervisor pid " +
+          std::to_string(pid) + "; `vzkit list` shows when it runs)";
+  else
+    why = "state '" + state + "'";
+  throw std::runtime_error("VM '" + m_impl->name + "' did not start: " + why + "; see " + log_path);
 }
 
 std::string default_engine() {

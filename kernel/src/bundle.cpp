@@ -198,6 +198,11 @@ BundleLock::~BundleLock() {
 
 void BundleLock::keep_across_exec() { ::fcntl(m_fd, F_SETFD, 0); }
 
+void BundleLock::hand_over() {
+  if (m_fd >= 0) ::close(m_fd);
+  m_fd = -1;
+}
+
 void BundleLock::describe_holder(const std::string& what) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};

@@ -37,6 +37,18 @@ json::object read_state(const fs::path& run_dir) {
   return {};
 }
 
+void record_failure(const fs::path& run_dir, json::object facts, const std::string& message) {
+  facts["state"] = "error";
+  facts["supervisor_pid"] = ::getpid();
+  facts["since"] = static_cast<std::int64_t>(std::time(nullptr));
+  facts["message"] = message;
+  try {
+    write_atomic(run_dir / "state.json", json::serialize(facts));
+  } catch (const std::exception&) {
+    // Nothing more to say where nothing can be written; the exit status still tells.
+  }
+}
+
 int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& options) {
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   asio::steady_timer grace(io);
@@ -98,7 +110,7 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
                                e.state == MachineState::stopped))
           std::cerr << "vzkit: " << to_string(e.state) << "\n";
         if (started && (e.state == MachineState::stopped || e.state == MachineState::error)) {
-          failed = e.state == MachineState::error;
+          failed = failed || e.state == MachineState::error;
           grace.cancel();
           signals.cancel();
           io.stop();
@@ -116,9 +128,22 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
 
   started = true;
   machine.start(here([&](const std::string& err) {
-    if (!err.empty()) failed = true;
+    if (err.empty()) return;
+    failed = true;
+    std::cerr << "vzkit: error: the machine did not start: " << err << "\n";
+    // A start that fails without leaving the stopped state ends the run here.
+    if (machine.state() == MachineState::stopped || machine.state() == MachineState::error) {
+      record(MachineState::error, err);
+      grace.cancel();
+      signals.cancel();
+      io.stop();
+    }
   }));
   io.run();
+  // Completions posted just before the loop stopped (a failed start reported after its state
+  // change) still count.
+  io.restart();
+  io.poll();
   machine.set_event_handler(nullptr);
   return failed ? 1 : 0;
 }

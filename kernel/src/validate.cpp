@@ -338,10 +338,15 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
   // Stage 6: the host's bounds, when the engine reported them.
   const auto& hb = options.host_bounds;
   if (const auto* v = hb.if_contains("virtualization_supported"); v && v->is_bool() && !v->get_bool())
-    out.push_back(make("engine.no-virtualization", spec, "", "",
-                       "this host cannot run virtual machines with the " + options.engine + " engine",
-                       "run it on a Mac with Apple silicon that can virtualize (a VM without nested "
-                       "virtualization cannot)"));
+  {
+    // A warning: planning stays possible on such a host; running is refused by the engine.
+    auto d = make("engine.no-virtualization", spec, "", "",
+                  "this host cannot run virtual machines with the " + options.engine + " engine",
+                  "run it on a Mac with Apple silicon that can virtualize (a VM without nested virtualization "
+                  "cannot)");
+    d.severity = Severity::warning;
+    out.push_back(std::move(d));
+  }
   auto bounded = [&](const char* key, const char* path, std::uint64_t value, bool is_size) {
     const auto* b = hb.if_contains(key);
     if (!b || !b->is_object() || value == 0) return;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <iostream>
 
 namespace vzkit::bridge::vz {
@@ -26,7 +27,9 @@ int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& opti
   if (!options.console_to_stdout) {
     owned_out = ::open(console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (owned_out < 0) {
-      std::cerr << "vzkit: error: cannot write " << console_log << ": " << std::strerror(errno) << "\n";
+      const std::string why = "cannot write " + console_log.string() + ": " + std::strerror(errno);
+      std::cerr << "vzkit: error: " << why << "\n";
+      kernel::record_failure(options.run_dir, options.facts, why);
       return 1;
     }
     build.console_output_fd = owned_out;
@@ -39,23 +42,26 @@ int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& opti
     }
   } closer{owned_in, owned_out};
 
+  // Declared before the machine, so it outlives completions the machine's queue may still post.
+  boost::asio::io_context io;
   kernel::Diagnostics problems;
   auto machine = VzMachine::create(plan, build, problems);
   if (!machine) {
     std::cerr << kernel::format(problems);
-    json::object st = options.facts;
-    st["state"] = "error";
-    st["supervisor_pid"] = ::getpid();
-    st["since"] = static_cast<std::int64_t>(std::time(nullptr));
-    st["message"] = problems.empty() ? "VZ refused the configuration" : problems.front().message;
-    try {
-      kernel::write_atomic(options.run_dir / "state.json", json::serialize(st));
-    } catch (const std::exception&) {
-    }
+    kernel::record_failure(options.run_dir, options.facts,
+                           problems.empty() ? "VZ refused the configuration" : problems.front().message);
     return 1;
   }
-  boost::asio::io_context io;
-  kernel::ControlServer control(io, options.run_dir / "ctl.sock", *machine);
+  std::optional<kernel::ControlServer> control;
+  try {
+    control.emplace(io, options.run_dir / "ctl.sock", *machine);
+  } catch (const std::exception& e) {
+    // e.g. a socket path longer than the system allows (104 bytes on macOS)
+    const std::string why = "cannot serve " + (options.run_dir / "ctl.sock").string() + ": " + e.what();
+    std::cerr << "vzkit: error: " << why << "\n";
+    kernel::record_failure(options.run_dir, options.facts, why);
+    return 1;
+  }
   kernel::SuperviseOptions o;
   o.run_dir = options.run_dir;
   o.stop_grace = options.stop_grace;

@@ -41,6 +41,12 @@ has "$WORK/refused.txt" "is for the vz engine .* runs on a Mac with Apple silico
 DISPLAY=:99 run 2 "$WORK/gui.txt" run inst --gui
 has "$WORK/gui.txt" "window \(vzkit-window\) needs a Mac" "--gui for a vz VM needs a Mac"
 
+# A runner that dies at once is reported at once, with its status, not after a long wait.
+start=$(date +%s)
+VZKIT_VZ_RUNNER=/bin/false run 1 "$WORK/false.txt" run inst --detach
+has "$WORK/false.txt" "VM 'inst' did not start: its supervisor exited with status 1" "a runner that exits at once is reported"
+[ $(( $(date +%s) - start )) -lt 10 ] || fail "reporting a dead runner took $(( $(date +%s) - start )) s"
+
 export VZKIT_VZ_RUNNER="$RUNNER"
 # The host's bounds (from the runner) are checked when a vz spec is validated: the fake allows 1-8 CPUs.
 sed 's/"cpus": 2/"cpus": 12/' "$WORK/spec/linux-installer.json" > "$WORK/spec/too-many.json"

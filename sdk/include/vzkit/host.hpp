@@ -23,8 +23,7 @@ namespace vzkit::host {
 /// vzkit's version, e.g. "0.3.0".
 const char* version();
 
-/// The engine this host runs VMs with when none is named: "vz" on a Mac (built with the VZ
-/// engine), "qemu" elsewhere.
+/// The engine this host runs VMs with when none is named: "vz" on a Mac, "qemu" elsewhere.
 std::string default_engine();
 
 /// What the VZ engine allows on this host, as JSON: {"virtualization_supported", "macos_major",

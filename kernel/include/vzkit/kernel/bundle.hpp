@@ -67,6 +67,9 @@ class BundleLock {
   int fd() const { return m_fd; }
   /// Lets the descriptor survive exec (for the supervising process).
   void keep_across_exec();
+  /// Closes this process's descriptor once a child has inherited it: the lock stays held by the
+  /// child (flock belongs to the open file, which the child shares).
+  void hand_over();
   /// Records the holder (pid, start time, what it is doing) in the lock file.
   void describe_holder(const std::string& what);
 

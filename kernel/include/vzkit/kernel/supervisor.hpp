@@ -36,6 +36,10 @@ struct SuperviseOptions {
 /// (the guest powered off, or a stop was requested), 1 when it failed.
 int supervise(boost::asio::io_context& io, Machine& machine, const SuperviseOptions& options);
 
+/// Records in run/state.json that a run failed before its machine could start (state "error",
+/// this process's id, `message`), so `vzkit list` and `vzkit run --detach` can say why.
+void record_failure(const std::filesystem::path& run_dir, boost::json::object facts, const std::string& message);
+
 /// run/state.json of a run folder, or an empty object.
 boost::json::object read_state(const std::filesystem::path& run_dir);
 
