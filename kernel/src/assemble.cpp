@@ -99,6 +99,8 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
   json::monotonic_resource arena;
   const json::value base = base_model(spec, options);
   json::value plan(base, &arena);
+  const std::string base_text = json::serialize(base);
+  const std::string request_head = "{\"engine\":" + json::serialize(json::value(options.engine)) + ",\"config\":";
   const std::vector<std::string> stamp = options.engine == "vz" ? std::vector<std::string>{"platform", "boot_loader"}
                                                                 : std::vector<std::string>{};
   for (const auto& dev : spec.devices) {
@@ -107,14 +109,17 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
       fail(&dev, "spec.unknown-plugin", "no plugin named '" + dev.plugin + "' is loaded");
       continue;
     }
-    json::object request({{"engine", options.engine},
-                          {"config", dev.config},
-                          {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, options.materialize)},
-                          {"base", base}},
-                         &arena);
+    // {"engine", "config", "context", "base"}, with the base model spliced in as text.
+    std::string request = request_head;
+    request += json::serialize(dev.config);
+    request += ",\"context\":";
+    request += json::serialize(plugin_context(spec, dev, options.engine, options.bundle_dir, options.materialize));
+    request += ",\"base\":";
+    request += base_text;
+    request += '}';
     json::value fragment(json::object_kind, &arena);
     try {
-      fragment = plugin->assemble(request, &arena);
+      fragment = plugin->assemble_text(request, &arena);
     } catch (const std::exception& e) {
       fail(&dev, "assemble.failed", e.what());
       continue;

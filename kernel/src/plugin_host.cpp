@@ -230,9 +230,8 @@ unsigned LoadedPlugin::abi_major() const { return m_descriptor->abi_major; }
 unsigned LoadedPlugin::abi_minor() const { return m_descriptor->abi_minor; }
 
 namespace {
-std::string call(const LoadedPlugin& p, vzkit_type_status (*hook)(vzkit_type_string, vzkit_type_sink*),
-                 const json::value& request, const char* what) {
-  const std::string text = json::serialize(request);
+std::string call_text(const LoadedPlugin& p, vzkit_type_status (*hook)(vzkit_type_string, vzkit_type_sink*),
+                      std::string_view text, const char* what) {
   StringSink out;
   vzkit_type_status status;
   try {
@@ -243,6 +242,11 @@ std::string call(const LoadedPlugin& p, vzkit_type_status (*hook)(vzkit_type_str
   if (status != VZKIT_STATUS_OK)
     throw std::runtime_error(out.text.empty() ? std::string(what) + " failed" : out.text);
   return out.text;
+}
+
+std::string call(const LoadedPlugin& p, vzkit_type_status (*hook)(vzkit_type_string, vzkit_type_sink*),
+                 const json::value& request, const char* what) {
+  return call_text(p, hook, json::serialize(request), what);
 }
 }  // namespace
 
@@ -259,7 +263,11 @@ json::array LoadedPlugin::validate(const json::value& request) const {
 }
 
 json::value LoadedPlugin::assemble(const json::value& request, json::storage_ptr storage) const {
-  auto text = call(*this, m_descriptor->on_assemble, request, "assemble");
+  return assemble_text(json::serialize(request), std::move(storage));
+}
+
+json::value LoadedPlugin::assemble_text(std::string_view request, json::storage_ptr storage) const {
+  auto text = call_text(*this, m_descriptor->on_assemble, request, "assemble");
   try {
     return json::parse(text, std::move(storage));
   } catch (const std::exception&) {

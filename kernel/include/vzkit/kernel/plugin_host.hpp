@@ -75,6 +75,9 @@ class LoadedPlugin {
   boost::json::array validate(const boost::json::value& request) const;
   /// Calls the plugin's assemble hook; returns the plan fragment, allocated from `storage`.
   boost::json::value assemble(const boost::json::value& request, boost::json::storage_ptr storage = {}) const;
+  /// The same with the request already serialized (the kernel splices the unchanging base model
+  /// into every device's request as text instead of copying and serializing it each time).
+  boost::json::value assemble_text(std::string_view request, boost::json::storage_ptr storage = {}) const;
   /// Calls the plugin's describe hook, when it has one (ABI 1.1); nullopt otherwise.
   std::optional<std::string> describe(const boost::json::value& request) const;
 

@@ -221,8 +221,9 @@ class Reader {
 
 // A key given more than once (hostfwd=, for example) becomes an array of its values, kept at the
 // key's first position; parsing expands it back into consecutive pairs.
-inline json::object properties_to_json(const Properties& p) {
-  json::object o;
+inline json::object properties_to_json(const Properties& p, json::storage_ptr sp = {}) {
+  json::object o(std::move(sp));
+  o.reserve(p.size());
   for (const auto& [k, v] : p) {
     auto* existing = o.if_contains(k);
     if (!existing) {
@@ -230,7 +231,7 @@ inline json::object properties_to_json(const Properties& p) {
     } else if (existing->is_array()) {
       existing->get_array().push_back(json::string(v));
     } else {
-      json::array values{existing->get_string(), json::string(v)};
+      json::array values({existing->get_string(), json::string(v)}, o.storage());
       *existing = std::move(values);
     }
   }
@@ -261,7 +262,9 @@ inline Properties properties_from_json(const json::value& v) {
 }  // namespace detail
 
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Origin& o) {
-  jv = {{"plugin", o.plugin}, {"path", o.path}};
+  auto& obj = jv.emplace_object();  // in jv's storage
+  obj["plugin"] = o.plugin;
+  obj["path"] = o.path;
 }
 inline Origin tag_invoke(boost::json::value_to_tag<Origin>, const boost::json::value& jv) {
   Origin o;
@@ -273,10 +276,10 @@ inline Origin tag_invoke(boost::json::value_to_tag<Origin>, const boost::json::v
 }
 
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Device& d) {
-  boost::json::object o{{"driver", d.driver}};
-  if (!d.properties.empty()) o["properties"] = detail::properties_to_json(d.properties);
-  if (d.origin) o["origin"] = boost::json::value_from(*d.origin);
-  jv = std::move(o);
+  auto& o = jv.emplace_object();  // in jv's storage
+  o["driver"] = d.driver;
+  if (!d.properties.empty()) o["properties"] = detail::properties_to_json(d.properties, o.storage());
+  if (d.origin) o["origin"] = boost::json::value_from(*d.origin, o.storage());
 }
 inline Device tag_invoke(boost::json::value_to_tag<Device>, const boost::json::value& jv) {
   Device d;
@@ -291,11 +294,10 @@ inline Device tag_invoke(boost::json::value_to_tag<Device>, const boost::json::v
 }
 
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Backend& b) {
-  boost::json::object o;
+  auto& o = jv.emplace_object();  // in jv's storage
   if (!b.type.empty()) o["type"] = b.type;
-  if (!b.properties.empty()) o["properties"] = detail::properties_to_json(b.properties);
-  if (b.origin) o["origin"] = boost::json::value_from(*b.origin);
-  jv = std::move(o);
+  if (!b.properties.empty()) o["properties"] = detail::properties_to_json(b.properties, o.storage());
+  if (b.origin) o["origin"] = boost::json::value_from(*b.origin, o.storage());
 }
 inline Backend tag_invoke(boost::json::value_to_tag<Backend>, const boost::json::value& jv) {
   Backend b;
@@ -356,12 +358,13 @@ inline Helper tag_invoke(boost::json::value_to_tag<Helper>, const boost::json::v
 }
 
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Machine& m) {
-  boost::json::object o;
+  auto& o = jv.emplace_object();  // in jv's storage (an arena, when the caller passes one)
+  o.reserve(17);
   auto opt = [&](const char* k, const auto& v) {
-    if (v) o[k] = boost::json::value_from(*v);
+    if (v) o[k] = boost::json::value_from(*v, o.storage());
   };
   auto list = [&](const char* k, const auto& v) {
-    if (!v.empty()) o[k] = boost::json::value_from(v);
+    if (!v.empty()) o[k] = boost::json::value_from(v, o.storage());
   };
   opt("binary", m.binary);
   opt("type", m.type);
@@ -369,7 +372,7 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
   opt("cpu", m.cpu);
   opt("smp", m.smp);
   opt("memory_mib", m.memory_mib);
-  if (!m.machine_properties.empty()) o["machine_properties"] = detail::properties_to_json(m.machine_properties);
+  if (!m.machine_properties.empty()) o["machine_properties"] = detail::properties_to_json(m.machine_properties, o.storage());
   opt("kernel", m.kernel);
   list("drives", m.drives);
   list("blockdevs", m.blockdevs);
@@ -380,7 +383,6 @@ inline void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, cons
   list("globals", m.globals);
   list("serial", m.serial);
   list("helpers", m.helpers);
-  jv = std::move(o);
 }
 
 inline Machine tag_invoke(boost::json::value_to_tag<Machine>, const boost::json::value& jv) {

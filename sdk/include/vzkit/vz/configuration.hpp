@@ -1230,23 +1230,23 @@ void read_value(const boost::json::value& jv, T& out)
 
 /// JSON for one member value (containers element by element, so nested errors keep paths).
 template <class T>
-boost::json::value write_value(const T& value)
+boost::json::value write_value(const T& value, const boost::json::storage_ptr& sp)
 {
     if constexpr (is_optional<T>) {
-        return write_value(*value);
+        return write_value(*value, sp);
     } else if constexpr (is_vector<T>) {
-        boost::json::array array;
+        boost::json::array array(sp);
         array.reserve(value.size());
         for (const auto& element : value)
-            array.push_back(write_value(element));
+            array.push_back(write_value(element, sp));
         return array;
     } else if constexpr (is_string_map<T>) {
-        boost::json::object object;
+        boost::json::object object(sp);
         for (const auto& [key, element] : value)
-            object[key] = write_value(element);
+            object[key] = write_value(element, sp);
         return object;
     } else {
-        return boost::json::value_from(value);
+        return boost::json::value_from(value, sp);
     }
 }
 
@@ -1326,16 +1326,19 @@ private:
 template <JsonMirrored T>
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& jv, const T& value)
 {
-    boost::json::object object;
+    // Built in jv's own storage (an arena, when the caller passes one), so nothing is copied over.
+    boost::json::object& object = jv.emplace_object();
+    object.reserve(std::tuple_size_v<std::decay_t<decltype(JsonSchema<T>::fields)>> + 1);
     if constexpr (detail::emits_class<T>())
         object["class"] = T::class_name;
     std::apply(
         [&](const auto&... f) {
-            ((detail::is_omitted(value.*f.member) ? void() : void(object[f.key] = detail::write_value(value.*f.member))),
+            ((detail::is_omitted(value.*f.member)
+                  ? void()
+                  : void(object[f.key] = detail::write_value(value.*f.member, object.storage()))),
              ...);
         },
         JsonSchema<T>::fields);
-    jv = std::move(object);
 }
 
 template <JsonMirrored T>
