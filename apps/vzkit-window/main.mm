@@ -173,7 +173,7 @@ static NSMenu* main_menu(NSString* name) {
 int main(int argc, const char* argv[]) {
   @autoreleasepool {
     std::string plan_file, title = "vzkit";
-    bool headless = false, console_input = false;
+    bool headless = false, console_input = false, console_log = false;
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--headless") headless = true;
@@ -182,9 +182,10 @@ int main(int argc, const char* argv[]) {
       else if (arg == "--stop-timeout" && i + 1 < argc) g_stop_timeout = std::atoi(argv[++i]);
       else if (arg == "--quiet") g_report = false;
       else if (arg == "--console-input") console_input = true;
+      else if (arg == "--console-log") console_log = true;
       else if (arg == "-h" || arg == "--help") {
         std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--console-input] [--quiet]\n"
-                    "                    [--run-dir DIR [--stop-timeout S]]\n"
+                    "                    [--run-dir DIR [--stop-timeout S] [--console-log]]\n"
                     "  PLAN.json: the output of `vzkit plan SPEC --engine vz`\n"
                     "  --run-dir: supervise the VM as `vzkit run --gui` does (DIR/state.json, DIR/ctl.sock)\n");
         return 0;
@@ -208,6 +209,12 @@ int main(int argc, const char* argv[]) {
     options.use_main_queue = true;  // VZVirtualMachineView works with VMs on the main queue
     // The guest console reads this terminal only when asked (`vzkit run --gui --console`).
     if (!console_input) options.console_input_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    // A detached run (`vzkit run --gui --detach`) keeps the console in DIR/console.log.
+    if (console_log && !g_run_dir.empty()) {
+      const auto log = std::filesystem::path(g_run_dir) / "console.log";
+      options.console_output_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (options.console_output_fd < 0) fail("cannot write " + log.string());
+    }
     vzkit::kernel::Diagnostics problems;
     g_machine = vzb::VzMachine::create(plan, options, problems);
     if (!g_machine) {

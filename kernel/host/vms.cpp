@@ -685,7 +685,7 @@ int supervise_main(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {runner.string(), plan_file.string(), "--run-dir", (dir / "run").string(),
                                      "--stop-timeout", std::to_string(stop_timeout)};
     if (window) argv.insert(argv.end(), {"--title", dir.filename().string()});
-    if (detach && !window) argv.push_back("--console-log");
+    if (detach) argv.push_back("--console-log");
     if (console_input && !detach) argv.push_back("--console-input");
     if (quiet) argv.push_back("--quiet");
     lock.keep_across_exec();

@@ -52,7 +52,9 @@ void QmpClient::read_line() {
                          [this, alive = m_alive](const boost::system::error_code& ec, std::size_t) {
                            if (!*alive) return;
                            if (ec) {
-                             fail_all(ec == asio::error::eof ? "QEMU closed the QMP connection" : ec.message());
+                             fail_all(ec == asio::error::eof
+                                          ? "the other end closed the QMP connection on " + m_path
+                                          : ec.message());
                              return;
                            }
                            std::istream in(&m_buffer);
@@ -173,7 +175,7 @@ json::value qmp_call(const std::string& socket_path, const std::string& command,
   asio::steady_timer guard(io, timeout);
   guard.async_wait([&](const boost::system::error_code& ec) {
     if (!ec && !finished) {
-      error = "no answer from QEMU within " + std::to_string(timeout.count()) + " ms";
+      error = "no answer on " + socket_path + " within " + std::to_string(timeout.count()) + " ms";
       finished = true;
       client.close();
     }
