@@ -160,18 +160,20 @@ kernel::ValidateOptions Host::Impl::validate_options(const std::string& engine, 
   kernel::ValidateOptions o;
   o.engine = engine;
   o.bundle_dir = bundle_dir;
-  if (engine == "vz") {
-    if (!m_vz_bounds) {
-      m_vz_bounds.emplace();
-      try {
-        if (auto facts = vz_host_facts()) m_vz_bounds = json::parse(*facts).as_object();
-      } catch (const std::exception&) {
-        // No bounds: the runner's own check (validateWithError:) still refuses what VZ refuses.
-      }
-    }
-    o.host_bounds = *m_vz_bounds;
-  }
+  if (engine == "vz") o.host_bounds = vz_facts();
   return o;
+}
+
+const json::object& Host::Impl::vz_facts() const {
+  if (!m_vz_facts) {
+    m_vz_facts.emplace();
+    try {
+      if (auto facts = vz_host_facts()) m_vz_facts = json::parse(*facts).as_object();
+    } catch (const std::exception&) {
+      // No facts: the runner's own check (validateWithError:) still refuses what VZ refuses.
+    }
+  }
+  return *m_vz_facts;
 }
 
 Validation Host::validate(const std::string& spec_json, const std::string& spec_dir, const std::string& engine,

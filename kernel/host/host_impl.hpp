@@ -55,9 +55,11 @@ struct Host::Impl {
   Plan plan(kernel::ParsedSpec parsed, const PlanOptions& options) const;
   /// Validation options for `engine`, with the host's bounds when the engine reports them (vz).
   kernel::ValidateOptions validate_options(const std::string& engine, const std::string& bundle_dir = {}) const;
+  /// vz_host_facts() as an object, asked of the runner once per Host; empty without a VZ engine.
+  const boost::json::object& vz_facts() const;
 
  private:
-  mutable std::optional<boost::json::object> m_vz_bounds;  // asked once per Host
+  mutable std::optional<boost::json::object> m_vz_facts;
 };
 
 }  // namespace vzkit::host

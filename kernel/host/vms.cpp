@@ -61,11 +61,15 @@ bool wait_until_unlocked(const kernel::Bundle& b, std::chrono::milliseconds time
   return true;
 }
 
-std::string state_of(const kernel::Bundle& b) {
-  if (!kernel::BundleLock::is_held(b)) return "stopped";
-  auto st = kernel::read_state(b.run_dir());
+// The state a run recorded; "starting" before it recorded any.
+std::string state_in(const json::object& st) {
   if (const auto* s = st.if_contains("state"); s && s->is_string()) return std::string(s->get_string());
   return "starting";
+}
+
+std::string state_of(const kernel::Bundle& b) {
+  if (!kernel::BundleLock::is_held(b)) return "stopped";
+  return state_in(kernel::read_state(b.run_dir()));
 }
 
 void require_running(const kernel::Bundle& b) {
@@ -79,10 +83,20 @@ VmInfo info_of(const kernel::Bundle& b, bool details) {
   v.dir = b.dir.string();
   v.engine = b.engine();
   v.spec_dir = b.spec_dir().string();
-  v.state = state_of(b);
   v.run_json = "{}";
+  // The lock and the state file are read once.
+  std::string holder;
+  if (kernel::BundleLock::is_held(b, &holder)) {
+    const auto st = kernel::read_state(b.run_dir());
+    v.state = state_in(st);
+    if (details) {
+      v.holder = std::move(holder);
+      v.run_json = json::serialize(st);
+    }
+  } else {
+    v.state = "stopped";
+  }
   if (!details) return v;
-  if (kernel::BundleLock::is_held(b, &v.holder)) v.run_json = json::serialize(kernel::read_state(b.run_dir()));
   std::error_code ec;
   for (const auto& f : fs::directory_iterator(b.dir, ec))
     if (f.is_regular_file(ec)) v.files.push_back({f.path().filename().string(), f.file_size(ec)});
@@ -445,14 +459,12 @@ void install_rosetta() {
 namespace {
 
 // A vz VM with a Rosetta share needs Rosetta on the Mac: offer to install it, or say how.
-void require_rosetta(const kernel::Spec& spec, const RunOptions& a) {
+// `facts`: the VZ engine's facts about this host (empty when unknown: the runner then reports it).
+void require_rosetta(const kernel::Spec& spec, const RunOptions& a, const json::object& facts) {
   const bool wants = std::any_of(spec.devices.begin(), spec.devices.end(),
                                  [](const kernel::DeviceEntry& d) { return d.plugin == "rosetta"; });
   if (!wants) return;
-  const auto facts = vz_host_facts();
-  if (!facts) return;  // the runner reports it
-  const auto v = json::parse(*facts);
-  const auto* r = v.as_object().if_contains("rosetta");
+  const auto* r = facts.if_contains("rosetta");
   const std::string state = r && r->is_string() ? std::string(r->get_string()) : "";
   if (state == "installed" || state.empty()) return;
   if (state == "not-supported")
@@ -529,7 +541,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   if (is_file) kernel::update_bundle(*bundle, text, spec_dir);
   else spec = checked(m_impl->plugins, m_impl->validate_options(engine, bundle->dir.string()), text, file, spec_dir,
                       warnings);
-  if (engine == "vz") require_rosetta(*spec, a);
+  if (engine == "vz") require_rosetta(*spec, a, m_impl->vz_facts());  // asked once, for validation
 
   qb::AccelChoice choice;
   if (engine == "qemu")
