@@ -29,10 +29,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 
 // run.cpp: supervises the plan; anything thrown is reported and recorded instead of aborting.
@@ -175,21 +173,16 @@ int main(int argc, char** argv) {
   }
   if (plan_file.empty() || o.run_dir.empty()) return usage("a plan and --run-dir are required");
 
-  std::ifstream in(plan_file, std::ios::binary);
-  if (!in) return usage(("cannot read '" + plan_file + "'").c_str());
-  std::stringstream text;
-  text << in.rdbuf();
-  vzkit::vz::Configuration plan;
-  try {
-    plan = boost::json::value_to<vzkit::vz::Configuration>(boost::json::parse(text.str()));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vzkit-vz: %s: not a vz plan: %s\n", plan_file.c_str(), e.what());
+  std::string error;
+  const auto plan = vzkit::bridge::vz::read_plan(plan_file, error);
+  if (!plan) {
+    std::fprintf(stderr, "vzkit-vz: %s\n", error.c_str());
     return 2;
   }
   o.facts = boost::json::object{{"engine", "vz"}, {"plan", plan_file}};
   int rc = 1;
   @autoreleasepool {
-    rc = vzkit_vz_run(plan, o);
+    rc = vzkit_vz_run(*plan, o);
   }
   return rc;
 }

@@ -20,15 +20,13 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include <fcntl.h>
-#include <atomic>
 
 namespace vzb = vzkit::bridge::vz;
 
@@ -194,16 +192,10 @@ int main(int argc, const char* argv[]) {
     }
     if (plan_file.empty()) fail("no plan given; run `vzkit plan SPEC --engine vz > plan.json` first");
 
-    std::ifstream in(plan_file, std::ios::binary);
-    if (!in) fail("cannot read '" + plan_file + "'");
-    std::stringstream text;
-    text << in.rdbuf();
-    vzkit::vz::Configuration plan;
-    try {
-      plan = boost::json::value_to<vzkit::vz::Configuration>(boost::json::parse(text.str()));
-    } catch (const std::exception& e) {
-      fail(plan_file + ": " + e.what());
-    }
+    std::string error;
+    const auto read = vzb::read_plan(plan_file, error);
+    if (!read) fail(error);
+    const vzkit::vz::Configuration& plan = *read;
 
     vzb::BuildOptions options;
     options.use_main_queue = true;  // VZVirtualMachineView works with VMs on the main queue

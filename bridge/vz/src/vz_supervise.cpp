@@ -13,10 +13,28 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <optional>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 namespace vzkit::bridge::vz {
+
+std::optional<vzkit::vz::Configuration> read_plan(const std::string& file, std::string& error) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    error = "cannot read '" + file + "'";
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return boost::json::value_to<vzkit::vz::Configuration>(boost::json::parse(text.str()));
+  } catch (const std::exception& e) {
+    error = file + ": not a vz plan: " + e.what();
+    return std::nullopt;
+  }
+}
 
 int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& options) {
   namespace json = boost::json;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace vzkit::bridge::vz {
@@ -93,6 +94,11 @@ class VzMachine final : public vzkit::Machine {
   explicit VzMachine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
+
+/// Reads a vz plan file (`vzkit plan SPEC --engine vz`, run/plan.json). On failure returns
+/// nullopt and sets `error` ("cannot read 'F'" or "F: not a vz plan: ..."). Throws nothing, so
+/// Objective-C++ callers need no C++ handler.
+std::optional<vzkit::vz::Configuration> read_plan(const std::string& file, std::string& error);
 
 /// How `vzkit run` supervises a VZ machine (see supervise()).
 struct SuperviseOptions {
