@@ -70,13 +70,6 @@ const valijson::Schema& top_compiled() {
   return *s;
 }
 
-std::string host_arch() {
-#if defined(__aarch64__) || defined(__arm64__)
-  return "aarch64";
-#else
-  return "x86_64";
-#endif
-}
 
 bool when_matches(const json::object& when, const json::object& config) {
   for (const auto& kv : when) {
@@ -111,6 +104,14 @@ std::vector<std::string> plugin_names(const PluginHost& host) {
 }
 
 }  // namespace
+
+std::string host_arch() {
+#if defined(__aarch64__) || defined(__arm64__)
+  return "aarch64";
+#else
+  return "x86_64";
+#endif
+}
 
 std::string effective_arch(const Spec& spec, std::string_view engine) {
   if (!spec.arch.empty()) return spec.arch;

@@ -1,4 +1,5 @@
 #include <vzkit/bridge/qemu/accel.hpp>
+#include <vzkit/kernel/validate.hpp>
 
 #include <boost/process.hpp>
 
@@ -15,14 +16,6 @@ namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string host_arch() {
-#if defined(__aarch64__)
-  return "aarch64";
-#else
-  return "x86_64";
-#endif
-}
 
 // The probe guest: a boot sector (source and build recipe in accel_probe.S) that switches to
 // long mode with paging, runs a loop that writes memory 50 million times, then writes 0x21 to
@@ -118,7 +111,7 @@ AccelChoice choose_accelerator(const std::string& requested, const std::string& 
 AccelChoice choose_accelerator(const std::string& requested, const std::string& guest_arch,
                                std::chrono::milliseconds timeout) {
   if (requested == "tcg" || requested == "kvm") return {requested, {}};
-  if (guest_arch != host_arch()) return {"tcg", {}};  // no hardware help across architectures
+  if (guest_arch != kernel::host_arch()) return {"tcg", {}};  // no hardware help across architectures
   const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return {"tcg", "KVM is not available (/dev/kvm cannot be opened); using TCG, which is much slower"};
   ::close(fd);

@@ -39,6 +39,9 @@ std::optional<Spec> validated(ParsedSpec parsed, const PluginHost& host, const V
 /// loaded plugin (its schema with "plugin" fixed to its name).
 boost::json::value spec_schema(const PluginHost& host);
 
+/// This host's architecture: "aarch64" or "x86_64".
+std::string host_arch();
+
 /// The architecture a spec runs as on an engine: the spec's "arch", else the engine's default
 /// (aarch64 for vz; the host's for qemu).
 std::string effective_arch(const Spec& spec, std::string_view engine);
