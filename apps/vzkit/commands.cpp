@@ -23,11 +23,22 @@ host::Host load_plugins(const Globals& g, bool quiet) {
   return h;
 }
 
-namespace {
-
 void print_json(const json::value& v) { std::cout << host::pretty_json(json::serialize(v)); }
 
-}  // namespace
+int reported(const std::function<int()>& fn) {
+  try {
+    return fn();
+  } catch (const host::PlanError& e) {
+    print_diagnostics(e.diagnostics);
+    return e.invalid_input ? 2 : 1;
+  } catch (const host::InputError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
 
 int cmd_plugins(const Globals& g, bool as_json) {
   auto h = load_plugins(g, as_json);
@@ -133,12 +144,11 @@ int cmd_plan(const Globals& g, const std::string& file, const std::string& engin
   o.engine = engine;
   o.accel = accel;
   host::Plan plan;
-  try {
-    plan = h.plan_file(file, o);
-  } catch (const host::PlanError& e) {
-    print_diagnostics(e.diagnostics);
-    return e.invalid_input ? 2 : 1;
-  }
+  if (const int rc = reported([&] {
+        plan = h.plan_file(file, o);
+        return 0;
+      }))
+    return rc;
   print_diagnostics(plan.warnings);
   if (format == "json") {
     std::cout << plan.model_json;
@@ -185,14 +195,11 @@ int cmd_rosetta_status(bool as_json) {
 }
 
 int cmd_rosetta_install() {
-  try {
+  return reported([] {
     host::install_rosetta();
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-  std::printf("Rosetta for Linux guests is installed\n");
-  return 0;
+    std::printf("Rosetta for Linux guests is installed\n");
+    return 0;
+  });
 }
 
 }  // namespace vzkit::app

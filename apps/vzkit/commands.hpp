@@ -5,6 +5,10 @@
 
 #include <vzkit/host.hpp>
 
+#include <boost/json/value.hpp>
+
+#include <functional>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +23,13 @@ struct Globals {
 
 /// Prints diagnostics to stderr with a closing count.
 void print_diagnostics(const std::vector<host::Diagnostic>& ds);
+
+/// Prints JSON for scripts to stdout, indented.
+void print_json(const boost::json::value& v);
+
+/// Runs `fn`, turning the host API's errors into messages and exit statuses: PlanError prints
+/// its diagnostics (2 for an invalid spec, 1 when assembly failed), InputError 2, others 1.
+int reported(const std::function<int()>& fn);
 
 /// Loads plugins along the search path; load problems are logged as warnings unless `quiet`.
 host::Host load_plugins(const Globals& g, bool quiet = false);

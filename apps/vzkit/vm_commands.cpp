@@ -16,29 +16,6 @@ namespace vzkit::app {
 
 namespace json = boost::json;
 
-namespace {
-
-void print_json(const json::value& v) { std::cout << host::pretty_json(json::serialize(v)); }
-
-// Runs `fn`, turning the host API's errors into messages and exit statuses.
-template <class Fn>
-int reported(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const host::PlanError& e) {
-    print_diagnostics(e.diagnostics);
-    return e.invalid_input ? 2 : 1;
-  } catch (const host::InputError& e) {
-    spdlog::error("{}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-}
-
-}  // namespace
-
 int cmd_create(const Globals& g, const CreateArgs& a) {
   if (!a.vm.spec_file.empty() + !a.vm.installer.empty() + !a.vm.macos.empty() != 1) {
     spdlog::error("give one of --from SPEC, --iso IMAGE with --disk SIZE, or --macos latest|IPSW");
