@@ -3,6 +3,7 @@
 #   bin/vzkit                        the command
 #   lib/vzkit/plugins/*.so           the device plugins (vzkit looks in ../lib/vzkit/plugins beside its binary)
 #   include/vzkit/                   the SDK headers: plugin ABI, C++ helper layer, engine object models
+#   lib/libvzkit_sdk.a               what those headers declare (static, position-independent): plugins link it
 #   lib/libvzkit_host.a (+ the       the host API for front-ends (include/vzkit/host.hpp) and the
 #     kernel and engine libraries)   static libraries it is made of
 #   lib/cmake/vzkit/                 the CMake package: find_package(vzkit) gives the targets vzkit::sdk
@@ -26,7 +27,7 @@ endif()
 # ---- the SDK: headers and an exported interface target, vzkit::sdk
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/ DESTINATION include)
 set_target_properties(vzkit_sdk PROPERTIES EXPORT_NAME sdk)
-install(TARGETS vzkit_sdk EXPORT vzkitTargets)
+install(TARGETS vzkit_sdk EXPORT vzkitTargets ARCHIVE DESTINATION lib)
 
 # ---- the host API for front-ends, vzkit::host. Only host.hpp is public; the kernel and engine
 # libraries are installed because a static vzkit::host links them (their headers are not).
@@ -46,8 +47,9 @@ file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/vzkit-package/vzkitConfig.cmak
 #   vzkit_add_plugin(NAME SOURCES...)   # builds vzkit-plugin-NAME.so against vzkit::sdk
 #   target_link_libraries(app PRIVATE vzkit::host)   # a front-end on the host API
 #
-# vzkit::sdk             headers of the plugin ABI (plugin.h), the C++ helper layer (plugin.hpp)
-#                        and the engine object models; brings Boost.JSON and C++20
+# vzkit::sdk             the plugin ABI (plugin.h), the C++ helper layer (plugin.hpp) and the
+#                        engine object models: headers and a static library; brings Boost.JSON
+#                        and C++20
 # vzkit::host            the host API for front-ends (vzkit/host.hpp): plugins, validation, plans,
 #                        VMs and running them
 # VZKIT_PLUGIN_DIR       the folder this vzkit loads its installed plugins from
@@ -71,13 +73,14 @@ install(FILES
 file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/vzkit-package/vzkit-sdk.pc.in CONTENT [=[
 prefix=%PREFIX%
 includedir=${prefix}/include
+libdir=${prefix}/lib
 plugindir=${prefix}/lib/vzkit/plugins
 
 Name: vzkit-sdk
 Description: vzkit device plugin SDK: the plugin C ABI (plain C), the C++ helper layer and engine object models (C++20)
 Version: @PROJECT_VERSION@
 Cflags: -I${includedir}
-Libs: -lboost_json
+Libs: -L${libdir} -lvzkit_sdk -lboost_json
 ]=] @ONLY)
 install(CODE "
   file(READ \"${CMAKE_CURRENT_BINARY_DIR}/vzkit-package/vzkit-sdk.pc.in\" vzkit_pc)

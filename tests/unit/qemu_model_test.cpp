@@ -1,6 +1,8 @@
 // The QEMU object model: JSON round trip, argv rendering, duplicate removal.
 #include <vzkit/qemu/machine.hpp>
 
+#include <boost/json.hpp>
+
 #include <gtest/gtest.h>
 
 namespace {

@@ -1,7 +1,7 @@
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/kernel/validate.hpp>
 
-#include <boost/process.hpp>
+#include <vzkit/kernel/subprocess.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,7 +12,6 @@
 
 namespace vzkit::bridge::qemu {
 
-namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace {
@@ -52,22 +51,20 @@ fs::path write_probe_image() {
 std::string probe_accelerator(const std::string& accel, std::chrono::milliseconds timeout) {
   const fs::path image = write_probe_image();
   std::string result;
-  try {
-    bp::child c(bp::search_path("qemu-system-x86_64"),
-                 bp::args = {"-machine", "q35,accel=" + accel, "-cpu", accel == "kvm" ? "host" : "qemu64", "-nodefaults",
-                             "-no-user-config", "-display", "none", "-m", "64",
-                             "-drive", "file=" + image.string() + ",format=raw,if=ide",
-                             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"},
-                 bp::std_in < bp::null, bp::std_out > bp::null, bp::std_err > bp::null);
-    if (!c.wait_for(timeout)) {
-      c.terminate();
-      result = "a test guest did not finish within " + std::to_string(timeout.count()) + " ms under " + accel;
-    } else if (c.exit_code() != kProbeExit) {
-      result = "a test guest failed under " + accel + " (QEMU exit status " + std::to_string(c.exit_code()) + ")";
-    }
-  } catch (const std::exception& e) {
-    result = std::string("cannot run qemu-system-x86_64: ") + e.what();
-  }
+  kernel::ChildOptions how;
+  how.out = how.err = kernel::Output::discard;
+  how.timeout = timeout;
+  const auto c = kernel::run_child({"qemu-system-x86_64", "-machine", "q35,accel=" + accel, "-cpu",
+                                    accel == "kvm" ? "host" : "qemu64", "-nodefaults", "-no-user-config", "-display",
+                                    "none", "-m", "64", "-drive", "file=" + image.string() + ",format=raw,if=ide",
+                                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"},
+                                   how);
+  if (!c.started)
+    result = "cannot run qemu-system-x86_64: " + c.start_error;
+  else if (c.timed_out)
+    result = "a test guest did not finish within " + std::to_string(timeout.count()) + " ms under " + accel;
+  else if (c.signal != 0 || c.exit_code != kProbeExit)
+    result = "a test guest failed under " + accel + " (QEMU " + c.describe() + ")";
   std::error_code ec;
   fs::remove(image, ec);
   return result;

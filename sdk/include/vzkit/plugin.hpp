@@ -6,18 +6,21 @@
 //   };
 //   VZKIT_PLUGIN(Entropy, kManifest)
 //
-// Everything here is compiled into the plugin; only plain C and JSON text cross to the host.
-// Exceptions thrown by the plugin's methods are caught here and reported as errors.
+// Everything here ends up inside the plugin: the declarations below are defined in the SDK
+// library (libvzkit_sdk.a, a static archive the plugin links), so only plain C and JSON text
+// cross to the host at run time. Exceptions thrown by the plugin's methods are caught in the SDK
+// library and reported as errors.
 #pragma once
 
 #include <vzkit/plugin.h>
 #include <vzkit/qemu/machine.hpp>
 #include <vzkit/vz/configuration.hpp>
 
-#include <boost/json.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <cstdint>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -52,44 +55,16 @@ struct Context {
   bool materialize = false;
 
   /// An absolute path for a path from the spec (relative to the spec's folder).
-  std::string resolve(std::string_view p) const {
-    std::filesystem::path path(p);
-    if (path.is_absolute() || spec_dir.empty()) return path.lexically_normal().string();
-    return (std::filesystem::path(spec_dir) / path).lexically_normal().string();
-  }
+  std::string resolve(std::string_view p) const;
   /// The device's position in the spec's device list (from `path`), for unique engine ids.
-  std::size_t index() const {
-    auto open = path.rfind('[');
-    return open == std::string::npos ? 0 : std::stoul(path.substr(open + 1));
-  }
+  std::size_t index() const;
   /// An engine object id unique to this device: `prefix` + index ("disk3").
-  std::string id(std::string_view prefix) const { return std::string(prefix) + std::to_string(index()); }
+  std::string id(std::string_view prefix) const;
   /// An absolute path inside the VM's bundle folder.
-  std::string in_bundle(std::string_view name) const {
-    return (std::filesystem::path(bundle_dir.empty() ? spec_dir : bundle_dir) / name).lexically_normal().string();
-  }
+  std::string in_bundle(std::string_view name) const;
 
-  static Context from_json(const json::value& v) {
-    Context c;
-    if (!v.is_object()) return c;
-    const auto& o = v.get_object();
-    auto s = [&](const char* k, std::string& out) {
-      if (auto* p = o.if_contains(k); p && p->is_string()) out = std::string(p->get_string());
-    };
-    auto u = [&](const char* k, std::uint64_t& out) {
-      if (auto* p = o.if_contains(k); p && (p->is_uint64() || p->is_int64())) out = p->to_number<std::uint64_t>();
-    };
-    s("engine", c.engine);
-    s("vm_name", c.vm_name);
-    s("spec_dir", c.spec_dir);
-    s("bundle_dir", c.bundle_dir);
-    s("path", c.path);
-    s("arch", c.arch);
-    u("cpus", c.cpus);
-    u("memory_bytes", c.memory_bytes);
-    if (auto* p = o.if_contains("materialize"); p && p->is_bool()) c.materialize = p->get_bool();
-    return c;
-  }
+  /// The context of a hook request (its "context" object); missing keys keep their defaults.
+  static Context from_json(const json::value& v);
 };
 
 /// Diagnostics a plugin's validate() reports. Paths are relative to the device entry
@@ -106,11 +81,7 @@ class Diagnostics {
 
  private:
   void add(std::string_view severity, std::string_view code, std::string_view path, std::string_view message,
-           std::string_view hint) {
-    json::object d{{"severity", severity}, {"code", code}, {"path", path}, {"message", message}};
-    if (!hint.empty()) d["hint"] = hint;
-    m_items.push_back(std::move(d));
-  }
+           std::string_view hint);
   json::array m_items;
 };
 
@@ -161,105 +132,39 @@ inline bool get_bool(const Config& c, std::string_view key, bool fallback = fals
 /// regular file, and its size is a whole number of 512-byte sectors (VZ's rule for disk images).
 /// Codes: PLUGIN.image-missing, PLUGIN.image-not-a-file, PLUGIN.size-not-multiple-of-512, at
 /// path `key`. `missing_hint` says how to get the file. Returns true when the file exists.
-inline bool check_disk_image(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
-                             const std::string& key, bool may_be_absent, const std::string& missing_hint) {
-  namespace fs = std::filesystem;
-  const std::string given = get_string(c, key);
-  const std::string image = ctx.resolve(given);
-  std::error_code ec;
-  const auto status = fs::status(image, ec);
-  if (!fs::exists(status)) {
-    if (!may_be_absent)
-      out.error(plugin + ".image-missing", key, "image '" + given + "' does not exist",
-                "looked for " + image + " (relative paths start at the spec's folder); " + missing_hint);
-    return false;
-  }
-  if (!fs::is_regular_file(status)) {
-    out.error(plugin + ".image-not-a-file", key, "'" + given + "' is not a regular file",
-              "point " + key + " at an image file");
-  } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0) {
-    out.error(plugin + ".size-not-multiple-of-512", key,
-              "image '" + given + "' is " + std::to_string(bytes) + " bytes, not a multiple of 512",
-              "grow it to whole sectors, e.g. `truncate -s %512 " + given + "`");
-  }
-  return true;
-}
+bool check_disk_image(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
+                      const std::string& key, bool may_be_absent, const std::string& missing_hint);
 
 // ---- files a plugin creates when materializing ----
 
 /// Copies `from` to `to` unless `to` already exists (a per-VM copy of a template, made once and
 /// never overwritten). The copy is written beside the target and renamed into place.
-inline void copy_once(const std::string& from, const std::string& to) {
-  namespace fs = std::filesystem;
-  if (fs::exists(to)) return;
-  fs::create_directories(fs::path(to).parent_path());
-  const std::string tmp = to + ".tmp";
-  std::error_code ec;
-  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) throw Failure("cannot copy '" + from + "' to '" + to + "': " + ec.message());
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add, ec);
-  fs::rename(tmp, to, ec);
-  if (ec) throw Failure("cannot create '" + to + "': " + ec.message());
-}
+void copy_once(const std::string& from, const std::string& to);
 
 /// Creates a sparse file of `size` bytes unless it exists.
-inline void create_sparse_once(const std::string& path, std::uint64_t size) {
-  namespace fs = std::filesystem;
-  if (fs::exists(path)) return;
-  fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
-  { std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw Failure("cannot create '" + path + "'");
-    std::fclose(f); }
-  std::error_code ec;
-  fs::resize_file(tmp, size, ec);
-  if (!ec) fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp);
-    throw Failure("cannot create '" + path + "': " + ec.message());
-  }
-}
+void create_sparse_once(const std::string& path, std::uint64_t size);
 
 namespace detail {
 
-inline void write(vzkit_type_sink* sink, std::string_view text) {
-  if (sink && sink->write) sink->write(sink->host_state, text.data(), text.size());
-}
+/// Appends text to a host sink.
+void write(vzkit_type_sink* sink, std::string_view text);
 
-/// Runs a hook body, turning every exception into VZKIT_STATUS_ERROR with its message.
-template <class F>
-vzkit_type_status guarded(vzkit_type_sink* out, F&& body) {
-  try {
-    write(out, body());
-    return VZKIT_STATUS_OK;
-  } catch (const std::exception& e) {
-    write(out, e.what());
-  } catch (...) {
-    write(out, "unknown exception");
-  }
-  return VZKIT_STATUS_ERROR;
-}
-
-/// Parses a request into `storage` (a per-call arena: everything a hook builds from it is freed
-/// at once when the call returns).
-inline json::object parse_request(vzkit_type_string request, json::storage_ptr storage = {}) {
-  auto v = json::parse(std::string_view(request.data, request.size), std::move(storage));
-  if (!v.is_object()) throw Failure("request is not a JSON object");
-  return std::move(v.get_object());
-}
+/// The hooks' work, done once in the SDK library for every plugin: parse the request, call the
+/// plugin's method, write its answer or, for any exception, VZKIT_STATUS_ERROR with the message.
+vzkit_type_status run_validate(const Plugin& plugin, vzkit_type_string request, vzkit_type_sink* out);
+vzkit_type_status run_assemble(const Plugin& plugin, vzkit_type_string request, vzkit_type_sink* out);
+vzkit_type_status run_describe(const Plugin& plugin, vzkit_type_string request, vzkit_type_sink* out);
+/// The entry's checks: the manifest parses as JSON and the plugin can be constructed (`instance`
+/// builds it). Returns `descriptor`, or nullptr with the reason written to `error`.
+const vzkit_type_plugin_descriptor* run_entry(const vzkit_type_plugin_descriptor* descriptor,
+                                              const Plugin& (*instance)(), vzkit_type_sink* error);
 
 /// Whether P declares its own validate(): if not, &P::validate is still the base's.
 template <class P>
 constexpr bool has_rules = !std::is_same_v<decltype(&P::validate), decltype(&Plugin::validate)>;
 
-inline const Config& config_of(const json::object& request) {
-  static const Config empty;
-  const auto* c = request.if_contains("config");
-  return c && c->is_object() ? c->get_object() : empty;
-}
-
 template <class P>
-const P& instance() {
+const Plugin& instance() {
   static const P plugin;
   return plugin;
 }
@@ -269,46 +174,19 @@ vzkit_type_status on_validate(vzkit_type_string request, vzkit_type_sink* out) {
   if constexpr (!has_rules<P>) {
     write(out, "[]");  // no rules beyond the schema: nothing to parse
     return VZKIT_STATUS_OK;
+  } else {
+    return run_validate(instance<P>(), request, out);
   }
-  return guarded(out, [&] {
-    unsigned char first_block[16384];  // typical requests fit: no heap allocation at all
-    json::monotonic_resource arena(first_block, sizeof first_block);
-    auto req = parse_request(request, &arena);
-    Diagnostics d;
-    const json::value* ctx = req.if_contains("context");
-    instance<P>().validate(config_of(req), Context::from_json(ctx ? *ctx : json::value()), d);
-    return json::serialize(d.items());
-  });
 }
 
 template <class P>
 vzkit_type_status on_assemble(vzkit_type_string request, vzkit_type_sink* out) {
-  return guarded(out, [&] {
-    unsigned char first_block[16384];  // typical requests fit: no heap allocation at all
-    json::monotonic_resource arena(first_block, sizeof first_block);
-    auto req = parse_request(request, &arena);
-    const json::value* ctx_v = req.if_contains("context");
-    const Context ctx = Context::from_json(ctx_v ? *ctx_v : json::value());
-    const json::value* base = req.if_contains("base");
-    const json::value empty = json::object();
-    const std::string engine = req.contains("engine") ? std::string(req.at("engine").as_string()) : "";
-    if (engine == "vz") {
-      auto plan = json::value_to<vz::Configuration>(base ? *base : empty);
-      instance<P>().assemble_vz(config_of(req), ctx, plan);
-      return json::serialize(json::value_from(plan, &arena));
-    }
-    if (engine == "qemu") {
-      auto plan = json::value_to<qemu::Machine>(base ? *base : empty);
-      instance<P>().assemble_qemu(config_of(req), ctx, plan);
-      return json::serialize(json::value_from(plan, &arena));
-    }
-    throw Failure("unknown engine '" + engine + "'");
-  });
+  return run_assemble(instance<P>(), request, out);
 }
 
 template <class P>
 vzkit_type_status on_describe(vzkit_type_string request, vzkit_type_sink* out) {
-  return guarded(out, [&] { return instance<P>().describe(parse_request(request)); });
+  return run_describe(instance<P>(), request, out);
 }
 
 template <class P>
@@ -316,16 +194,7 @@ const vzkit_type_plugin_descriptor* entry(const char* manifest, vzkit_type_sink*
   static const vzkit_type_plugin_descriptor descriptor{
       sizeof(vzkit_type_plugin_descriptor), VZKIT_ABI_MAJOR, VZKIT_ABI_MINOR, manifest,
       &on_validate<P>, &on_assemble<P>, &on_describe<P>};
-  try {
-    (void)json::parse(manifest);  // a manifest that is not JSON is a build mistake: refuse to load
-    (void)instance<P>();
-    return &descriptor;
-  } catch (const std::exception& e) {
-    write(error, e.what());
-  } catch (...) {
-    write(error, "unknown exception while starting the plugin");
-  }
-  return nullptr;
+  return run_entry(&descriptor, &instance<P>, error);
 }
 
 }  // namespace detail

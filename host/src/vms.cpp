@@ -10,13 +10,13 @@
 #include <vzkit/kernel/assemble.hpp>
 #include <vzkit/kernel/bundle.hpp>
 #include <vzkit/kernel/json_text.hpp>
+#include <vzkit/kernel/subprocess.hpp>
 #include <vzkit/kernel/supervisor.hpp>
 #include <vzkit/kernel/validate.hpp>
 #include <vzkit/qemu/machine.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/json.hpp>
-#include <boost/process.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -303,34 +303,16 @@ Installed install_macos(const std::string& source, const fs::path& dir, std::uin
   if (runner.empty()) require_engine("(new)", "vz", false);  // throws, saying why
   const fs::path downloads = kernel::vzkit_home() / "cache" / "ipsw";
   fs::create_directories(downloads);
-  namespace bp = boost::process;
   // Ctrl-C reaches the installer too, which stops in order (keeping a partial download to resume);
   // this process waits for it, so the half-made VM folder is removed.
-  struct IgnoreSignals {
-    struct sigaction old_int {}, old_term {};
-    IgnoreSignals() {
-      struct sigaction ign {};
-      ign.sa_handler = SIG_IGN;
-      ::sigaction(SIGINT, &ign, &old_int);
-      ::sigaction(SIGTERM, &ign, &old_term);
-    }
-    ~IgnoreSignals() {
-      ::sigaction(SIGINT, &old_int, nullptr);
-      ::sigaction(SIGTERM, &old_term, nullptr);
-    }
-  };
-  bp::ipstream out;
-  std::string text, line;
-  int rc = 0;
-  {
-    // Set to ignore only after the child has started: it must keep the default reactions.
-    bp::child c(runner.string(), "--install-macos", source, dir.string(), "--disk-size", std::to_string(disk_bytes),
-                "--download-dir", downloads.string(), bp::std_out > out, bp::std_in < bp::null);
-    IgnoreSignals quiet;
-    while (std::getline(out, line)) text += line;
-    c.wait();
-    rc = c.exit_code();
-  }
+  kernel::ChildOptions how;
+  how.err = kernel::Output::inherit;
+  how.ignore_interrupts = true;
+  const auto child = kernel::run_child({runner.string(), "--install-macos", source, dir.string(), "--disk-size",
+                                        std::to_string(disk_bytes), "--download-dir", downloads.string()},
+                                       how);
+  const std::string& text = child.out;
+  const int rc = child.ok() ? 0 : 1;
   if (rc != 0) throw std::runtime_error("macOS was not installed (see above); nothing was created");
   Installed r;
   try {
@@ -437,23 +419,20 @@ const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->wa
 std::optional<std::string> vz_host_facts() {
   const fs::path runner = vz_runner(false);
   if (runner.empty()) return std::nullopt;
-  namespace bp = boost::process;
-  bp::ipstream out;
-  bp::child c(runner.string(), "--host-bounds", bp::std_out > out, bp::std_in < bp::null);
-  std::string text, line;
-  while (std::getline(out, line)) text += line;
-  c.wait();
-  if (c.exit_code() != 0) throw std::runtime_error(runner.string() + " --host-bounds failed (exit " +
-                                                   std::to_string(c.exit_code()) + ")");
-  return text;
+  kernel::ChildOptions how;
+  how.err = kernel::Output::inherit;
+  const auto child = kernel::run_child({runner.string(), "--host-bounds"}, how);
+  if (!child.ok()) throw std::runtime_error(runner.string() + " --host-bounds failed (" + child.describe() + ")");
+  return child.out;
 }
 
 void install_rosetta() {
   const fs::path runner = vz_runner(false);
   if (runner.empty()) throw std::runtime_error("Rosetta for Linux guests is installed on a Mac with Apple silicon");
-  namespace bp = boost::process;
-  const int rc = bp::system(runner.string(), "--install-rosetta", bp::std_in < bp::null);
-  if (rc != 0) throw std::runtime_error("Rosetta was not installed (see above)");
+  kernel::ChildOptions how;
+  how.out = how.err = kernel::Output::inherit;
+  if (!kernel::run_child({runner.string(), "--install-rosetta"}, how).ok())
+    throw std::runtime_error("Rosetta was not installed (see above)");
 }
 
 namespace {

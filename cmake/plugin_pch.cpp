@@ -1,0 +1,1 @@
+// The translation unit that carries the precompiled SDK headers in-tree plugins share.
