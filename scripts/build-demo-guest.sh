@@ -8,7 +8,7 @@
 #   initrd.img     busybox-static + the needed modules + /init (prints "VZKIT ..." lines, then powers off)
 #   disk.img       16 MiB sparse raw image, first sector starts with VZKIT-DISK-MARKER
 #   usb.img        1 MiB raw image, starts with VZKIT-USB-MARKER
-#   esp.img        EFI system partition (FAT, no partition table) holding a unified kernel image
+#   esp.img        (unless VZKIT_GUEST_ESP=0) EFI system partition (FAT, no partition table) holding a unified kernel image
 #                  at \EFI\BOOT\BOOTX64.EFI with the command line "console=ttyS0 quiet vzkit.efitest=auto"
 #   share/hello.txt  "hello from the host"
 #   kernel-version   the kernel release the initrd's modules belong to (e.g. 6.1.0-56-amd64)
@@ -28,7 +28,10 @@ SCRIPT=$(readlink -f "$0")
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
 STAMP="$OUT/.complete"
-OUTPUTS=(vmlinuz initrd.img disk.img usb.img esp.img share/hello.txt kernel-version)
+# VZKIT_GUEST_ESP=0 leaves out esp.img (the EFI test's disk) and the packages that make it.
+WITH_ESP=${VZKIT_GUEST_ESP:-1}
+OUTPUTS=(vmlinuz initrd.img disk.img usb.img share/hello.txt kernel-version)
+[ "$WITH_ESP" = 0 ] || OUTPUTS+=(esp.img)
 
 log() { echo "build-demo-guest: $*" >&2; }
 # fresh FILE: FILE exists and is newer than this script.
@@ -62,10 +65,12 @@ command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" \
   || need_pkgs+=(busybox-static)
 command -v flock >/dev/null 2>&1 || need_pkgs+=(util-linux)
-[ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need_pkgs+=(systemd-boot-efi)
-command -v mkfs.vfat >/dev/null 2>&1 || need_pkgs+=(dosfstools)
-command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
-command -v objcopy >/dev/null 2>&1 || need_pkgs+=(binutils)
+if [ "$WITH_ESP" != 0 ]; then
+  [ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need_pkgs+=(systemd-boot-efi)
+  command -v mkfs.vfat >/dev/null 2>&1 || need_pkgs+=(dosfstools)
+  command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
+  command -v objcopy >/dev/null 2>&1 || need_pkgs+=(binutils)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   SUDO=""
@@ -504,7 +509,7 @@ fi
 
 # An EFI system partition with a unified kernel image (kernel + initrd + command line in one EFI
 # binary) at the removable-media path, so OVMF boots it with no boot entries and no shell delay.
-if ! fresh "$OUT/esp.img"; then
+if [ "$WITH_ESP" != 0 ] && ! fresh "$OUT/esp.img"; then
   E=$(mktemp -d)
   printf 'console=ttyS0 quiet vzkit.efitest=auto' > "$E/cmdline.txt"
   printf 'ID=vzkit-demo\nNAME="vzkit demo guest"\n' > "$E/os-release"

@@ -5,11 +5,11 @@
 # and powers off; the command exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/build.sh
+scripts/setup.sh demo
+scripts/build.sh vzkit  # the command and its plugins: no tests, benchmarks or VZ contract tests
 BUILD_DIR=${BUILD_DIR:-build}
 DEMO="$BUILD_DIR/demo"
-scripts/build-demo-guest.sh "$DEMO"
+VZKIT_GUEST_ESP=0 scripts/build-demo-guest.sh "$DEMO"
 cp examples/demo.json "$DEMO/demo.json"
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo: note: Debian 12's virtiofsd needs root; run this script as root if the share fails" >&2
