@@ -2,6 +2,7 @@
 #
 #   bin/vzkit                        the command
 #   lib/vzkit/plugins/*.so           the device plugins (vzkit looks in ../lib/vzkit/plugins beside its binary)
+#   lib/vzkit/vzkit-plugin-scanner   the process in which plugin files are first loaded
 #   include/vzkit/                   the SDK headers: plugin ABI, C++ helper layer, engine object models
 #   lib/libvzkit_sdk.a               what those headers declare (static, position-independent): plugins link it
 #   lib/libvzkit_host.a (+ the       the host API for front-ends (include/vzkit/host.hpp) and the
@@ -19,6 +20,7 @@ set(VZKIT_INSTALL_PLUGINDIR lib/vzkit/plugins)
 
 # ---- the command and its plugins
 install(TARGETS vzkit RUNTIME DESTINATION bin)
+install(TARGETS vzkit-plugin-scanner RUNTIME DESTINATION lib/vzkit)
 get_property(vzkit_install_plugins GLOBAL PROPERTY VZKIT_PLUGINS)
 if(vzkit_install_plugins)
   install(TARGETS ${vzkit_install_plugins} LIBRARY DESTINATION ${VZKIT_INSTALL_PLUGINDIR})

@@ -12,6 +12,11 @@ void set_up_logging(int verbosity) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("vzkit"));
   spdlog::set_pattern("vzkit: %^%l%$: %v");
   spdlog::set_level(verbosity >= 2 ? spdlog::level::trace : verbosity == 1 ? spdlog::level::debug : spdlog::level::warn);
+  vzkit::host::set_log_handler([](vzkit::host::LogLevel level, const std::string& message) {
+    if (level == vzkit::host::LogLevel::debug) spdlog::debug("{}", message);
+    else if (level == vzkit::host::LogLevel::info) spdlog::info("{}", message);
+    else spdlog::warn("{}", message);
+  });
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ bool ConformanceReport::passed() const {
 }
 
 std::string ConformanceReport::text() const {
-  if (!load_error.empty()) return file + ": not loaded as a plugin: " + load_error + "\n";
+  if (!load_error.empty()) return file + ": cannot be checked: " + load_error + "\n";
   return kernel::format(back(*this));
 }
 
@@ -46,18 +46,14 @@ std::string ConformanceReport::json() const {
 ConformanceReport Host::check_plugin(const std::string& file) {
   ConformanceReport out;
   out.file = file;
-  // A host of its own: the file is judged alone, whatever else is installed.
-  kernel::PluginHost plugins;
-  plugins.load_file(file, "vzkit plugin check");
-  if (!plugins.errors().empty()) {
-    out.load_error = plugins.errors().front().reason;
+  // Judged alone, whatever else is installed, and in a process of its own: a plugin that
+  // crashes or hangs while being checked is a result, not the end of this one.
+  const auto checked = kernel::check_conformance_isolated(file);
+  if (!checked.report) {
+    out.load_error = checked.error;
     return out;
   }
-  if (plugins.plugins().empty()) {
-    out.load_error = "no vzkit plugin found (a plugin is a shared library exporting vzkit_plugin_entry)";
-    return out;
-  }
-  const auto k = kernel::check_conformance(*plugins.plugins().front());
+  const auto& k = *checked.report;
   out.plugin = k.plugin;
   for (const auto& c : k.checks) out.checks.push_back({c.id, c.title, c.passed, c.problems});
   return out;

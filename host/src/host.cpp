@@ -3,6 +3,8 @@
 
 #include "host_impl.hpp"
 
+#include <vzkit/kernel/log.hpp>
+
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
 #include <vzkit/kernel/assemble.hpp>
@@ -130,6 +132,25 @@ Host::Host(Host&&) noexcept = default;
 Host& Host::operator=(Host&&) noexcept = default;
 
 const char* version() { return kernel::kVersion; }
+
+namespace {
+std::function<void(LogLevel, const std::string&)>& log_handler() {
+  static auto* h = new std::function<void(LogLevel, const std::string&)>();
+  return *h;
+}
+void forward_log(kernel::LogLevel level, std::string_view message) {
+  if (const auto& h = log_handler())
+    h(level == kernel::LogLevel::debug  ? LogLevel::debug
+      : level == kernel::LogLevel::info ? LogLevel::info
+                                        : LogLevel::warning,
+      std::string(message));
+}
+}  // namespace
+
+void set_log_handler(std::function<void(LogLevel, const std::string&)> handler) {
+  log_handler() = std::move(handler);
+  kernel::set_log_sink(log_handler() ? &forward_log : nullptr);
+}
 
 const std::vector<PluginInfo>& Host::plugins() const { return m_impl->infos; }
 const std::vector<LoadProblem>& Host::load_problems() const { return m_impl->problems; }

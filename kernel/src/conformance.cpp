@@ -1,8 +1,10 @@
 #include <vzkit/kernel/conformance.hpp>
 
 #include "metaschema.hpp"
+#include "plugin_load.hpp"
 #include "schema_check.hpp"
 
+#include <vzkit/kernel/subprocess.hpp>
 #include <vzkit/qemu/machine.hpp>
 #include <vzkit/vz/configuration.hpp>
 
@@ -473,6 +475,85 @@ json::value to_json(const ConformanceReport& report) {
   }
   return json::object{{"plugin", report.plugin}, {"file", report.file}, {"passed", report.passed()},
                       {"checks", std::move(checks)}};
+}
+
+ConformanceReport conformance_report_from_json(const json::value& v) {
+  if (!v.is_object()) throw std::invalid_argument("a conformance report is an object");
+  const auto& o = v.get_object();
+  auto text = [](const json::object& x, const char* k) {
+    const auto* s = x.if_contains(k);
+    if (!s || !s->is_string()) throw std::invalid_argument(std::string("'") + k + "' must be a string");
+    return std::string(s->get_string());
+  };
+  ConformanceReport r;
+  r.plugin = text(o, "plugin");
+  r.file = text(o, "file");
+  const auto* checks = o.if_contains("checks");
+  if (!checks || !checks->is_array()) throw std::invalid_argument("'checks' must be an array");
+  for (const auto& c : checks->get_array()) {
+    if (!c.is_object()) throw std::invalid_argument("a check is an object");
+    ConformanceCheck k;
+    k.id = text(c.get_object(), "id");
+    k.title = text(c.get_object(), "title");
+    if (const auto* problems = c.get_object().if_contains("problems"); problems && problems->is_array())
+      for (const auto& p : problems->get_array())
+        if (p.is_string()) k.problems.emplace_back(p.get_string());
+    k.passed = k.problems.empty();
+    r.checks.push_back(std::move(k));
+  }
+  return r;
+}
+
+IsolatedCheck check_conformance_isolated(const std::filesystem::path& file, std::chrono::milliseconds limit) {
+  IsolatedCheck out;
+  const auto scanner = detail::find_scanner();
+  if (scanner.empty()) {  // no scanner program: check here
+    PluginHost host;
+    host.load_here(file, "vzkit plugin check");
+    if (!host.errors().empty()) out.error = host.errors().front().reason;
+    else if (host.plugins().empty()) out.error = "no vzkit plugin found";
+    else out.report = check_conformance(*host.plugins().front());
+    return out;
+  }
+  ChildOptions how;
+  how.timeout = limit;
+  const auto child = run_child({scanner.string(), "--check", "--limit-ms", std::to_string(limit.count()), file.string()}, how);
+  std::string last;
+  for (std::size_t pos = 0; pos < child.out.size();) {
+    const auto nl = child.out.find('\n', pos);
+    if (nl == std::string::npos) break;
+    last = child.out.substr(pos, nl - pos);
+    pos = nl + 1;
+  }
+  json::error_code ec;
+  const auto v = json::parse(last, ec);
+  if (!ec && v.is_object() && !v.get_object().contains("loading")) {
+    const auto& o = v.get_object();
+    if (const auto* e = o.if_contains("load_error"); e && e->is_string()) {
+      out.error = std::string(e->get_string());
+      return out;
+    }
+    if (const auto* report = o.if_contains("report")) {
+      try {
+        out.report = conformance_report_from_json(*report);
+        return out;
+      } catch (const std::exception& e) {
+        out.error = std::string("the plugin scanner gave no readable report: ") + e.what();
+        return out;
+      }
+    }
+  }
+  if (child.timed_out)
+    out.error = "the checks did not finish within " + std::to_string(limit.count() / 1000) + " s (a hook never returned)";
+  else if (child.signal != 0)
+    out.error = "it crashed while being checked (" + child.describe() + ")";
+  else
+    out.error = "it ended the process that checked it (" + child.describe() + ")";
+  std::string err = child.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  if (const auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
+  if (!err.empty()) out.error += "; it printed: " + err.substr(0, 200);
+  return out;
 }
 
 }  // namespace vzkit::kernel

@@ -1,19 +1,23 @@
+#include <vzkit/kernel/log.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 #include <vzkit/kernel/version.hpp>
 #include <vzkit/plugin.h>
 
+#include "plugin_guard.hpp"
+#include "plugin_load.hpp"
 #include "schema_check.hpp"
 
-#define BOOST_DLL_USE_STD_FS
 #include <boost/dll/runtime_symbol_info.hpp>
-#include <boost/dll/shared_library.hpp>
 #include <boost/json.hpp>
 #include <valijson/schema.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
-#include <mutex>
+#include <fstream>
 #include <stdexcept>
 
 namespace vzkit::kernel {
@@ -23,17 +27,27 @@ namespace json = boost::json;
 
 namespace {
 
-// Size of the descriptor as ABI 1.0 defined it: everything up to and including on_assemble.
-constexpr std::size_t kDescriptorSizeV1_0 =
-    offsetof(vzkit_type_plugin_descriptor, on_assemble) + sizeof(vzkit_on_assemble);
-
-void sink_append(void* state, const char* data, std::size_t size) {
-  if (state && data) static_cast<std::string*>(state)->append(data, size);
-}
-
-struct StringSink {
+/// A host-owned sink with a cap: past `cap` bytes, the rest is dropped and `overflow` set. It
+/// never throws into the plugin (an allocation failure is recorded as `failed`).
+struct CappedSink {
+  explicit CappedSink(std::size_t limit) : cap(limit) {}
   std::string text;
-  vzkit_type_sink sink{sizeof(vzkit_type_sink), &text, &sink_append};
+  std::size_t cap;
+  bool overflow = false;
+  bool failed = false;
+  vzkit_type_sink sink{sizeof(vzkit_type_sink), this, &CappedSink::append};
+
+  static void append(void* state, const char* data, std::size_t size) noexcept {
+    auto* self = static_cast<CappedSink*>(state);
+    if (!self || !data || size == 0) return;
+    try {
+      const std::size_t room = self->cap - std::min(self->cap, self->text.size());
+      if (size > room) self->overflow = true;
+      self->text.append(data, std::min(size, room));
+    } catch (...) {
+      self->failed = true;
+    }
+  }
 };
 
 std::vector<std::string> string_list(const json::object& o, const char* key) {
@@ -71,82 +85,139 @@ std::vector<Requirement> requirement_list(const json::object& o, const char* key
   return out;
 }
 
-// Every loaded library stays loaded until the process exits; a file is loaded at most once,
-// whatever the number of hosts that ask for it.
-struct Registry {
-  std::mutex mutex;
-  std::map<fs::path, std::variant<const LoadedPlugin*, std::string>> by_file;
-  std::vector<boost::dll::shared_library>* libraries = new std::vector<boost::dll::shared_library>();
-};
-
-Registry& registry() {
-  static Registry* r = new Registry();  // never destroyed: plugins are never unloaded
-  return *r;
-}
 
 bool is_plugin_file(const fs::path& p) {
   const auto ext = p.extension().string();
   return ext == ".so" || ext == ".dylib" || ext == ".dll";
 }
 
-// Loads and checks one file. Returns the plugin, or the reason it was refused.
-std::variant<const LoadedPlugin*, std::string> load_one(const fs::path& file, const std::string& origin) {
-  auto& reg = registry();
-  boost::dll::shared_library lib;
-  try {
-    lib.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  } catch (const std::exception& e) {
-    return std::string("not a loadable shared library: ") + e.what();
-  }
-  if (!lib.has(VZKIT_PLUGIN_ENTRY_SYMBOL)) {
-    reg.libraries->push_back(std::move(lib));
-    return std::string("no entry symbol '" VZKIT_PLUGIN_ENTRY_SYMBOL "': not a vzkit plugin");
-  }
-  auto entry = lib.get<const vzkit_type_plugin_descriptor*(const vzkit_type_host_info*, vzkit_type_sink*)>(
-      VZKIT_PLUGIN_ENTRY_SYMBOL);
-  reg.libraries->push_back(std::move(lib));
+/// What identifies a version of a file: it is scanned again when any of these change.
+struct Identity {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const Identity&) const = default;
+};
 
-  const std::string version = kVersion;
-  const vzkit_type_host_info info{sizeof(vzkit_type_host_info), VZKIT_ABI_MAJOR, VZKIT_ABI_MINOR,
-                                  {version.data(), version.size()}};
-  StringSink error;
-  const vzkit_type_plugin_descriptor* d = nullptr;
-  try {
-    d = entry(&info, &error.sink);
-  } catch (const std::exception& e) {
-    return std::string("its entry threw an exception: ") + e.what();
-  } catch (...) {
-    return std::string("its entry threw an exception");
-  }
-  if (!d) return "its entry failed: " + (error.text.empty() ? std::string("no reason given") : error.text);
-  if (d->struct_size < offsetof(vzkit_type_plugin_descriptor, abi_minor) + sizeof(d->abi_minor))
-    return "its descriptor is too small (" + std::to_string(d->struct_size) + " bytes) to hold an ABI version";
-  const std::string theirs = std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor);
-  const std::string ours = std::to_string(VZKIT_ABI_MAJOR) + "." + std::to_string(VZKIT_ABI_MINOR);
-  if (d->abi_major != VZKIT_ABI_MAJOR)
-    return "built for plugin ABI " + theirs + ", but this vzkit speaks ABI " + ours +
-           " (the major versions must match; rebuild the plugin against this vzkit's SDK)";
-  if (d->abi_minor > VZKIT_ABI_MINOR)
-    return "built for plugin ABI " + theirs + ", newer than this vzkit's ABI " + ours +
-           " (upgrade vzkit, or build the plugin against an older SDK)";
-  if (d->struct_size < kDescriptorSizeV1_0)
-    return "its descriptor is " + std::to_string(d->struct_size) + " bytes, smaller than ABI 1.0's " +
-           std::to_string(kDescriptorSizeV1_0);
-  if (!d->manifest_json || !d->on_validate || !d->on_assemble) return "its descriptor lacks the manifest or a hook";
+std::optional<Identity> identity_of(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+#ifdef __APPLE__
+  const auto& t = st.st_mtimespec;
+#else
+  const auto& t = st.st_mtim;
+#endif
+  return Identity{static_cast<std::uint64_t>(st.st_size), static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec};
+}
 
-  Manifest manifest;
+// The plugins of this process: one LoadedPlugin per file version, whatever the number of hosts
+// that ask (plugins are never unloaded, so neither are these).
+struct Registry {
+  std::mutex mutex;
+  std::map<fs::path, std::pair<Identity, std::variant<const LoadedPlugin*, std::string>>> by_file;
+};
+
+Registry& registry() {
+  static auto* r = new Registry();
+  return *r;
+}
+
+/// Turns a scan result into a plugin, or the reason it is not one.
+std::variant<const LoadedPlugin*, std::string> make_plugin(const detail::ScanResult& r, const std::string& origin) {
+  if (!r.ok) return r.reason;
   try {
-    manifest = parse_manifest(d->manifest_json);
+    return new LoadedPlugin(r.file, origin, parse_manifest(r.manifest), r.manifest, r.abi_major, r.abi_minor,
+                            r.has_describe);
   } catch (const std::exception& e) {
     return std::string("its manifest is invalid: ") + e.what();
   }
-  std::unique_ptr<valijson::Schema> schema;
-  try {
-    schema = detail::compile(manifest.schema);
-  } catch (const std::exception& e) {
-    return "its config schema is not valid JSON Schema: " + std::string(e.what());
+}
+
+// ---- the registry cache on disk: what scans found, by file identity
+
+constexpr int kCacheVersion = 1;
+
+std::string cache_key() {
+  return std::string("vzkit ") + kVersion + ", plugin ABI " + std::to_string(VZKIT_ABI_MAJOR) + "." +
+         std::to_string(VZKIT_ABI_MINOR);
+}
+
+std::map<std::string, std::pair<Identity, detail::ScanResult>> read_cache(const fs::path& file) {
+  std::map<std::string, std::pair<Identity, detail::ScanResult>> out;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return out;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return out;
+  const auto& o = v.get_object();
+  const auto* version = o.if_contains("version");
+  const auto* key = o.if_contains("written_by");
+  const auto* files = o.if_contains("files");
+  if (!version || !version->is_int64() || version->get_int64() != kCacheVersion || !key || !key->is_string() ||
+      key->get_string() != cache_key() || !files || !files->is_object())
+    return out;  // another vzkit wrote it: scan again
+  for (const auto& kv : files->get_object()) {
+    if (!kv.value().is_object()) continue;
+    const auto& e = kv.value().get_object();
+    auto num = [&](const char* k) -> std::optional<std::int64_t> {
+      const auto* x = e.if_contains(k);
+      if (x && x->is_int64()) return x->get_int64();
+      if (x && x->is_uint64()) return static_cast<std::int64_t>(x->get_uint64());
+      return std::nullopt;
+    };
+    auto str = [&](const char* k) {
+      const auto* x = e.if_contains(k);
+      return x && x->is_string() ? std::string(x->get_string()) : std::string();
+    };
+    const auto size = num("size"), mtime = num("mtime_ns");
+    const auto* ok = e.if_contains("ok");
+    if (!size || !mtime || !ok || !ok->is_bool()) continue;
+    detail::ScanResult r;
+    r.file = std::string(kv.key());
+    r.ok = ok->get_bool();
+    r.reason = str("reason");
+    r.manifest = str("manifest");
+    r.abi_major = static_cast<unsigned>(num("abi_major").value_or(0));
+    r.abi_minor = static_cast<unsigned>(num("abi_minor").value_or(0));
+    const auto* describe = e.if_contains("describe");
+    r.has_describe = describe && describe->is_bool() && describe->get_bool();
+    out.emplace(std::string(kv.key()), std::make_pair(Identity{static_cast<std::uint64_t>(*size), *mtime}, std::move(r)));
   }
-  return new LoadedPlugin(file, origin, std::move(manifest), d, std::move(schema));  // never freed
+  return out;
+}
+
+void write_cache(const fs::path& file, const std::map<std::string, std::pair<Identity, detail::ScanResult>>& entries) {
+  json::object files;
+  for (const auto& [path, entry] : entries) {
+    const auto& [id, r] = entry;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) continue;  // gone: forget it
+    json::object e{{"size", id.size}, {"mtime_ns", id.mtime_ns}, {"ok", r.ok}};
+    if (r.ok) {
+      e["manifest"] = r.manifest;
+      e["abi_major"] = r.abi_major;
+      e["abi_minor"] = r.abi_minor;
+      e["describe"] = r.has_describe;
+    } else {
+      e["reason"] = r.reason;
+    }
+    files[path] = std::move(e);
+  }
+  const json::object doc{{"version", kCacheVersion}, {"written_by", cache_key()}, {"files", std::move(files)}};
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  const fs::path tmp = file.string() + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return;  // a cache that cannot be written is only slower
+    out << json::serialize(doc);
+    if (!out.flush()) {
+      fs::remove(tmp, ec);
+      return;
+    }
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) fs::remove(tmp, ec);
 }
 
 }  // namespace
@@ -216,48 +287,80 @@ Manifest parse_manifest(std::string_view text) {
   return m;
 }
 
-LoadedPlugin::LoadedPlugin(fs::path file, std::string origin, Manifest manifest,
-                           const vzkit_type_plugin_descriptor* descriptor, std::unique_ptr<valijson::Schema> schema)
+LoadedPlugin::LoadedPlugin(fs::path file, std::string origin, Manifest manifest, std::string manifest_text,
+                           unsigned abi_major, unsigned abi_minor, bool has_describe)
     : m_file(std::move(file)),
       m_origin(std::move(origin)),
       m_manifest(std::move(manifest)),
-      m_descriptor(descriptor),
-      m_schema(std::move(schema)) {}
+      m_manifest_text(std::move(manifest_text)),
+      m_abi_major(abi_major),
+      m_abi_minor(abi_minor),
+      m_has_describe(has_describe) {}
 
 LoadedPlugin::~LoadedPlugin() = default;
 
-unsigned LoadedPlugin::abi_major() const { return m_descriptor->abi_major; }
-unsigned LoadedPlugin::abi_minor() const { return m_descriptor->abi_minor; }
+const valijson::Schema& LoadedPlugin::compiled_schema() const {
+  std::lock_guard lock(m_mutex);
+  if (!m_schema) m_schema = detail::compile(m_manifest.schema);  // the scan compiled it once already
+  return *m_schema;
+}
+
+bool LoadedPlugin::is_loaded() const {
+  std::lock_guard lock(m_mutex);
+  return m_descriptor != nullptr;
+}
+
+void LoadedPlugin::load() const { (void)descriptor(); }
+
+const vzkit_type_plugin_descriptor* LoadedPlugin::descriptor() const {
+  std::lock_guard lock(m_mutex);
+  if (m_descriptor) return m_descriptor;
+  log_debug("loading plugin '" + name() + "' from " + m_file.string());
+  auto opened = detail::open_plugin(m_file);
+  if (auto* reason = std::get_if<std::string>(&opened))
+    throw std::runtime_error("plugin '" + name() + "' (" + m_file.string() + ") cannot be loaded: " + *reason);
+  const auto* d = std::get<const vzkit_type_plugin_descriptor*>(opened);
+  if (m_manifest_text != d->manifest_json)
+    throw std::runtime_error("plugin '" + name() + "' (" + m_file.string() +
+                             ") no longer has the manifest it was scanned with; run the command again");
+  m_descriptor = d;
+  return d;
+}
 
 namespace {
-std::string call_text(const LoadedPlugin& p, vzkit_type_status (*hook)(vzkit_type_string, vzkit_type_sink*),
-                      std::string_view text, const char* what) {
-  StringSink out;
+
+std::string call_text(const LoadedPlugin& p, const vzkit_type_plugin_descriptor* d,
+                      vzkit_type_status (*hook)(vzkit_type_string, vzkit_type_sink*), std::string_view text,
+                      const char* what, std::size_t cap) {
+  CappedSink out(cap);
   vzkit_type_status status;
-  try {
-    status = hook({text.data(), text.size()}, &out.sink);
-  } catch (...) {
-    throw std::runtime_error("plugin '" + p.name() + "' threw out of its " + what + " hook");
+  {
+    const detail::HookGuard guard(p.name(), p.file(), what);
+    try {
+      status = hook({text.data(), text.size()}, &out.sink);
+    } catch (...) {
+      throw std::runtime_error("plugin '" + p.name() + "' threw out of its " + what + " hook");
+    }
   }
+  if (out.failed)
+    throw std::runtime_error("plugin '" + p.name() + "': vzkit ran out of memory taking its " + what + " output");
+  if (out.overflow)
+    throw std::runtime_error("plugin '" + p.name() + "' wrote more than " + std::to_string(cap >> 20) +
+                             " MiB from its " + what + " hook; that is refused");
   if (status != VZKIT_STATUS_OK)
-    throw std::runtime_error(out.text.empty() ? std::string(what) + " failed" : out.text);
+    throw std::runtime_error(out.text.empty() ? std::string(what) + " failed (status " + std::to_string(status) + ")"
+                                              : out.text);
   return out.text;
 }
 
-std::string call(const LoadedPlugin& p, vzkit_type_status (*hook)(vzkit_type_string, vzkit_type_sink*),
-                 const json::value& request, const char* what) {
-  return call_text(p, hook, json::serialize(request), what);
-}
 }  // namespace
 
 json::array LoadedPlugin::validate(const json::value& request) const {
-  auto text = call(*this, m_descriptor->on_validate, request, "validate");
-  json::value v;
-  try {
-    v = json::parse(text);
-  } catch (const std::exception&) {
-    throw std::runtime_error("plugin '" + name() + "' returned diagnostics that are not JSON");
-  }
+  const auto* d = descriptor();
+  auto text = call_text(*this, d, d->on_validate, json::serialize(request), "validate", detail::kMaxTextBytes);
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) throw std::runtime_error("plugin '" + name() + "' returned diagnostics that are not JSON");
   if (!v.is_array()) throw std::runtime_error("plugin '" + name() + "' returned diagnostics that are not an array");
   return std::move(v.get_array());
 }
@@ -267,19 +370,18 @@ json::value LoadedPlugin::assemble(const json::value& request, json::storage_ptr
 }
 
 json::value LoadedPlugin::assemble_text(std::string_view request, json::storage_ptr storage) const {
-  auto text = call_text(*this, m_descriptor->on_assemble, request, "assemble");
-  try {
-    return json::parse(text, std::move(storage));
-  } catch (const std::exception&) {
-    throw std::runtime_error("plugin '" + name() + "' returned a plan fragment that is not JSON");
-  }
+  const auto* d = descriptor();
+  auto text = call_text(*this, d, d->on_assemble, request, "assemble", detail::kMaxFragmentBytes);
+  json::error_code ec;
+  json::value v = json::parse(text, ec, std::move(storage));
+  if (ec) throw std::runtime_error("plugin '" + name() + "' returned a plan fragment that is not JSON");
+  return v;
 }
 
 std::optional<std::string> LoadedPlugin::describe(const json::value& request) const {
-  if (m_descriptor->struct_size < offsetof(vzkit_type_plugin_descriptor, on_describe) + sizeof(void*) ||
-      !m_descriptor->on_describe)
-    return std::nullopt;
-  return call(*this, m_descriptor->on_describe, request, "describe");
+  if (!m_has_describe) return std::nullopt;
+  const auto* d = descriptor();
+  return call_text(*this, d, d->on_describe, json::serialize(request), "describe", detail::kMaxTextBytes);
 }
 
 fs::path vzkit_home() {
@@ -312,7 +414,21 @@ std::vector<SearchEntry> plugin_search_path(const SearchOptions& options) {
   return out;
 }
 
-void PluginHost::load(const std::vector<SearchEntry>& path) {
+void PluginHost::load(const std::vector<SearchEntry>& path, const LoadOptions& options) {
+  struct Candidate {
+    fs::path given, canonical;
+    std::string origin;
+  };
+  std::vector<Candidate> candidates;
+  auto add = [&](const fs::path& file, const std::string& origin) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(file, ec);
+    if (ec) {
+      m_errors.push_back({file, "cannot open: " + ec.message()});
+      return;
+    }
+    candidates.push_back({file, std::move(canonical), origin});
+  };
   for (const auto& entry : path) {
     std::error_code ec;
     if (fs::is_directory(entry.path, ec)) {
@@ -320,31 +436,87 @@ void PluginHost::load(const std::vector<SearchEntry>& path) {
       for (const auto& f : fs::directory_iterator(entry.path, ec))
         if (is_plugin_file(f.path())) files.push_back(f.path());
       std::sort(files.begin(), files.end());
-      for (const auto& f : files) load_file(f, entry.origin);
+      for (const auto& f : files) add(f, entry.origin);
     } else if (fs::exists(entry.path, ec)) {
-      load_file(entry.path, entry.origin);
+      add(entry.path, entry.origin);
     } else if (entry.origin == "--plugin-path") {
       m_errors.push_back({entry.path, "no such file or folder"});
     }
   }
+
+  // What each file offers: known to this process, in the registry cache, or scanned now.
+  auto& reg = registry();
+  std::lock_guard lock(reg.mutex);
+  std::vector<std::optional<std::variant<const LoadedPlugin*, std::string>>> results(candidates.size());
+  std::vector<std::optional<Identity>> ids(candidates.size());
+  const fs::path cache_file = !options.use_cache         ? fs::path()
+                              : options.cache_file.empty() ? vzkit_home() / "cache" / "plugin-registry.json"
+                                                           : options.cache_file;
+  std::optional<std::map<std::string, std::pair<Identity, detail::ScanResult>>> cache;
+  std::vector<std::size_t> to_scan;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    ids[i] = identity_of(c.canonical);
+    if (!ids[i]) {
+      results[i] = std::string("cannot read it");
+      continue;
+    }
+    // The same file earlier on the path: it gets that entry's result (below).
+    if (std::any_of(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(i),
+                    [&](const Candidate& earlier) { return earlier.canonical == c.canonical; }))
+      continue;
+    if (auto it = reg.by_file.find(c.canonical); it != reg.by_file.end() && it->second.first == *ids[i]) {
+      results[i] = it->second.second;
+      continue;
+    }
+    if (!cache_file.empty() && !cache) cache = read_cache(cache_file);
+    if (cache)
+      if (auto it = cache->find(c.canonical.string()); it != cache->end() && it->second.first == *ids[i]) {
+        results[i] = make_plugin(it->second.second, c.origin);
+        continue;
+      }
+    to_scan.push_back(i);
+  }
+  if (!to_scan.empty()) {
+    std::vector<fs::path> files;
+    for (std::size_t i : to_scan) files.push_back(candidates[i].canonical);
+    const fs::path scanner = options.isolate ? (options.scanner.empty() ? detail::find_scanner() : options.scanner) : fs::path();
+    std::vector<detail::ScanResult> scanned;
+    if (!scanner.empty()) {
+      log_debug("scanning " + std::to_string(files.size()) + " plugin file(s) with " + scanner.string());
+      scanned = detail::scan_isolated(files, scanner,
+                                      options.limit.count() > 0 ? options.limit : detail::scan_time_limit());
+    } else {
+      for (const auto& f : files) {
+        log_debug("loading plugin file " + f.string() + " in this process (no plugin scanner)");
+        scanned.push_back(detail::scan_here(f));
+      }
+    }
+    for (std::size_t k = 0; k < to_scan.size(); ++k) {
+      const std::size_t i = to_scan[k];
+      results[i] = make_plugin(scanned[k], candidates[i].origin);
+    }
+    if (!cache_file.empty()) {
+      if (!cache) cache.emplace();
+      for (std::size_t k = 0; k < to_scan.size(); ++k)
+        (*cache)[candidates[to_scan[k]].canonical.string()] = {*ids[to_scan[k]], scanned[k]};
+      write_cache(cache_file, *cache);
+    }
+  }
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    if (!results[i]) {  // the same file earlier in this list: take its result
+      for (std::size_t j = 0; j < i; ++j)
+        if (candidates[j].canonical == c.canonical && results[j]) results[i] = results[j];
+      if (!results[i]) continue;
+    }
+    if (ids[i]) reg.by_file[c.canonical] = {*ids[i], *results[i]};
+    add_result(c.given, *results[i]);
+  }
 }
 
-void PluginHost::load_file(const fs::path& file, const std::string& origin) {
-  std::error_code ec;
-  fs::path canonical = fs::canonical(file, ec);
-  if (ec) {
-    m_errors.push_back({file, "cannot open: " + ec.message()});
-    return;
-  }
-  auto& reg = registry();
-  std::variant<const LoadedPlugin*, std::string> result;
-  {
-    std::lock_guard lock(reg.mutex);
-    auto it = reg.by_file.find(canonical);
-    if (it == reg.by_file.end()) it = reg.by_file.emplace(canonical, load_one(canonical, origin)).first;
-    result = it->second;
-  }
-  if (auto* reason = std::get_if<std::string>(&result)) {
+void PluginHost::add_result(const fs::path& file, const std::variant<const LoadedPlugin*, std::string>& result) {
+  if (const auto* reason = std::get_if<std::string>(&result)) {
     m_errors.push_back({file, *reason});
     return;
   }
@@ -356,6 +528,23 @@ void PluginHost::load_file(const fs::path& file, const std::string& origin) {
     return;
   }
   m_plugins.push_back(p);
+}
+
+void PluginHost::load_file(const fs::path& file, const std::string& origin, const LoadOptions& options) {
+  load({{file, origin}}, options);
+}
+
+void PluginHost::load_here(const fs::path& file, const std::string& origin) {
+  std::error_code ec;
+  const fs::path canonical = fs::canonical(file, ec);
+  if (ec) {
+    m_errors.push_back({file, "cannot open: " + ec.message()});
+    return;
+  }
+  const auto scanned = detail::scan_here(canonical);
+  auto result = make_plugin(scanned, origin);
+  if (auto* p = std::get_if<const LoadedPlugin*>(&result)) (*p)->load();  // already in this process: keep it so
+  add_result(file, result);
 }
 
 const LoadedPlugin* PluginHost::find(std::string_view name) const {

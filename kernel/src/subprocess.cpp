@@ -112,7 +112,7 @@ std::string ChildResult::describe() const {
   }
   if (signal != 0) {
     const char* name = ::strsignal(signal);
-    return "signal " + std::to_string(signal) + (name ? std::string(" (") + name + ")" : std::string());
+    return "signal " + std::to_string(signal) + (name ? std::string(": ") + name : std::string());
   }
   return "exit status " + std::to_string(exit_code);
 }

@@ -26,6 +26,11 @@ const char* version();
 /// The engine this host runs VMs with when none is named: "vz" on a Mac, "qemu" elsewhere.
 std::string default_engine();
 
+/// How much vzkit says about what it does (which plugin file it loads, what it scans).
+enum class LogLevel { debug, info, warning };
+/// Receives vzkit's log lines; by default they are dropped. Set it once, before making a Host.
+void set_log_handler(std::function<void(LogLevel, const std::string&)> handler);
+
 /// What the VZ engine allows on this host, as JSON: {"virtualization_supported", "macos_major",
 /// "cpu_count": {"min", "max"}, "memory_size": {"min", "max"}, "rosetta": "installed" |
 /// "not-installed" | "not-supported", "nested_virtualization_supported", ...}. nullopt when this

@@ -59,7 +59,10 @@ typedef struct vzkit_type_string {
 } vzkit_type_string;
 
 /** A host-owned output buffer. The plugin appends bytes to it through `write`; the host copies
- * them immediately. Valid only during the hook call it was passed to. */
+ * them immediately. Valid only during the hook call it was passed to. The host caps what one call
+ * may write (1 MiB for diagnostics and error texts, 16 MiB for a plan fragment); past the cap the
+ * bytes are dropped and the call fails with a message naming the plugin. `write` never fails in a
+ * way the plugin sees and never throws. */
 typedef struct vzkit_type_sink {
   /** sizeof(vzkit_type_sink) as the host compiled it. */
   uint32_t struct_size;
@@ -78,12 +81,16 @@ typedef struct vzkit_type_host_info {
   vzkit_type_string host_version;
 } vzkit_type_host_info;
 
-/** Result codes of hooks. */
-typedef enum vzkit_type_status {
+/** Result of a hook: VZKIT_STATUS_OK, or any other value for a failure (the hook wrote a
+ * human-readable reason to its sink). A 32-bit integer rather than an enum, so that the host reads
+ * whatever a plugin returns without undefined behaviour; it is returned the way an enum of C's
+ * default width is, so plugins built when this was an enum keep working. */
+typedef int32_t vzkit_type_status;
+enum {
   VZKIT_STATUS_OK = 0,
   /** The hook failed; it wrote a human-readable reason to its sink. */
   VZKIT_STATUS_ERROR = 1
-} vzkit_type_status;
+};
 
 /**
  * vzkit_on_validate: check a device config for what its schema cannot say.
@@ -123,6 +130,7 @@ typedef struct vzkit_type_plugin_descriptor {
    *    "requires": ["mac-platform"], "conflicts": ["..."], "unique": ["tag"],
    *    "max_instances": 1|null, "vz": {"min_macos": "13.0", "classes": [...]},
    *    "save_restore": true|false, "engine_notes": {"qemu": "why it cannot run there"}}
+   * At most 1 MiB; a longer manifest is refused.
    */
   const char* manifest_json;
   vzkit_on_validate on_validate;

@@ -6,6 +6,9 @@
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,5 +52,16 @@ ConformanceReport check_conformance(const LoadedPlugin& plugin);
 std::string format(const ConformanceReport& report);
 /// {"plugin", "file", "passed", "checks": [{"id", "title", "passed", "problems": [...]}]}.
 boost::json::value to_json(const ConformanceReport& report);
+/// The report back from to_json's form. Throws std::invalid_argument when it is not one.
+ConformanceReport conformance_report_from_json(const boost::json::value& v);
+
+/// The conformance checks on one file, run in the plugin scanner process (here, when there is
+/// none), so that a plugin that crashes, hangs or exits while being checked is reported as such.
+struct IsolatedCheck {
+  std::optional<ConformanceReport> report;  ///< set when the checks ran
+  std::string error;                        ///< otherwise: why not
+};
+IsolatedCheck check_conformance_isolated(const std::filesystem::path& file,
+                                         std::chrono::milliseconds limit = std::chrono::seconds(60));
 
 }  // namespace vzkit::kernel

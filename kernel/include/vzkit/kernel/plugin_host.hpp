@@ -1,15 +1,23 @@
-// The plugin host: finds plugin files along the search path, loads each once (never unloaded),
-// checks the ABI handshake and the manifest, and calls the plugins' hooks.
+// The plugin host: finds plugin files along the search path and learns what each offers (its
+// manifest) in a separate process, the plugin scanner, so that a file that crashes, hangs or
+// exits while loading breaks nothing but its own entry. What the scanner found is kept in a
+// registry cache keyed by each file's identity (path, size, modification time). A plugin is
+// loaded into this process (once, never unloaded) only when one of its hooks is called, that is
+// when a spec uses it; a crash, exit() or hang inside a hook ends the process with a message
+// naming the plugin and the hook (docs/plugins.md, "What a plugin is trusted with").
 #pragma once
 
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 struct vzkit_type_plugin_descriptor;
@@ -54,11 +62,12 @@ struct Manifest {
   bool supports(std::string_view engine) const;
 };
 
-/// One loaded plugin. Lives until the process exits.
+/// One plugin: what its scan found, and its hooks, which load the file into this process the
+/// first time one is called. Lives until the process exits.
 class LoadedPlugin {
  public:
-  LoadedPlugin(std::filesystem::path file, std::string origin, Manifest manifest,
-               const vzkit_type_plugin_descriptor* descriptor, std::unique_ptr<valijson::Schema> schema);
+  LoadedPlugin(std::filesystem::path file, std::string origin, Manifest manifest, std::string manifest_text,
+               unsigned abi_major, unsigned abi_minor, bool has_describe);
   ~LoadedPlugin();
 
   const std::filesystem::path& file() const { return m_file; }
@@ -66,9 +75,15 @@ class LoadedPlugin {
   const std::string& origin() const { return m_origin; }
   const Manifest& manifest() const { return m_manifest; }
   const std::string& name() const { return m_manifest.name; }
-  const valijson::Schema& compiled_schema() const { return *m_schema; }
-  unsigned abi_major() const;
-  unsigned abi_minor() const;
+  /// Its config schema compiled for validation (on first use).
+  const valijson::Schema& compiled_schema() const;
+  unsigned abi_major() const { return m_abi_major; }
+  unsigned abi_minor() const { return m_abi_minor; }
+  /// Whether the file has been loaded into this process (by a hook call or load()).
+  bool is_loaded() const;
+  /// Loads the file into this process now. Throws std::runtime_error when it cannot, or when it
+  /// no longer offers what its scan found (the file changed).
+  void load() const;
 
   /// Calls the plugin's validate hook; returns its diagnostics array. Throws std::runtime_error
   /// with the plugin's reason when the hook fails.
@@ -82,11 +97,17 @@ class LoadedPlugin {
   std::optional<std::string> describe(const boost::json::value& request) const;
 
  private:
+  const vzkit_type_plugin_descriptor* descriptor() const;
+
   std::filesystem::path m_file;
   std::string m_origin;
   Manifest m_manifest;
-  const vzkit_type_plugin_descriptor* m_descriptor;
-  std::unique_ptr<valijson::Schema> m_schema;
+  std::string m_manifest_text;
+  unsigned m_abi_major, m_abi_minor;
+  bool m_has_describe;
+  mutable std::mutex m_mutex;
+  mutable const vzkit_type_plugin_descriptor* m_descriptor = nullptr;
+  mutable std::unique_ptr<valijson::Schema> m_schema;
 };
 
 /// A file that looked like a plugin but was refused, and why.
@@ -115,24 +136,48 @@ std::vector<SearchEntry> plugin_search_path(const SearchOptions& options);
 /// $VZKIT_HOME, or ~/.vzkit.
 std::filesystem::path vzkit_home();
 
+/// How plugin files are learnt about.
+struct LoadOptions {
+  /// Learn each file's manifest in the scanner process. Off, or when no scanner is found, files
+  /// are loaded into this process (a crash there ends it, with a message naming the file).
+  bool isolate = true;
+  /// The scanner program; empty: found beside the running program (or $VZKIT_PLUGIN_SCANNER).
+  std::filesystem::path scanner;
+  /// The registry cache; empty: $VZKIT_HOME/cache/plugin-registry.json. Unwritable: not kept.
+  std::filesystem::path cache_file;
+  bool use_cache = true;
+  /// How long loading one file may take before the scanner gives up on it; 0: 10 s, or
+  /// $VZKIT_PLUGIN_TIMEOUT seconds.
+  std::chrono::milliseconds limit{0};
+};
+
 class PluginHost {
  public:
-  /// Loads every plugin file found along `path`. Problems are kept in errors(); every other
-  /// plugin still loads.
-  void load(const std::vector<SearchEntry>& path);
-  /// Loads one file (a folder entry is scanned for *.so / *.dylib).
-  void load_file(const std::filesystem::path& file, const std::string& origin);
+  /// Finds every plugin file along `path` and learns what each offers. Problems are kept in
+  /// errors(); every other plugin is usable.
+  void load(const std::vector<SearchEntry>& path, const LoadOptions& options = {});
+  /// The same for one file (a folder is searched for *.so / *.dylib).
+  void load_file(const std::filesystem::path& file, const std::string& origin, const LoadOptions& options = {});
+  /// Loads one file into this process at once, without the scanner or the cache (the scanner
+  /// itself uses this).
+  void load_here(const std::filesystem::path& file, const std::string& origin);
 
   const LoadedPlugin* find(std::string_view name) const;
   const std::vector<const LoadedPlugin*>& plugins() const { return m_plugins; }
   const std::vector<LoadError>& errors() const { return m_errors; }
 
  private:
+  void add_result(const std::filesystem::path& file, const std::variant<const LoadedPlugin*, std::string>& result);
   std::vector<const LoadedPlugin*> m_plugins;
   std::vector<LoadError> m_errors;
 };
 
 /// Parses and checks a manifest's JSON text. Throws std::invalid_argument naming the problem.
 Manifest parse_manifest(std::string_view text);
+
+/// The plugin scanner program's main (apps/vzkit-plugin-scanner):
+///   vzkit-plugin-scanner [--limit-ms MS] FILE...   one JSON line per file: its manifest, or why not
+///   vzkit-plugin-scanner --check FILE              the conformance report of one file
+int plugin_scanner_main(int argc, char** argv);
 
 }  // namespace vzkit::kernel
