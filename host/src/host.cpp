@@ -108,22 +108,6 @@ Host::Host(const Options& options) : m_impl(std::make_unique<Impl>()) {
   for (const auto& p : options.plugin_paths) s.plugin_paths.emplace_back(p);
   if (!options.default_plugins) s.use_environment = s.use_installed = s.use_user_folder = false;
   m_impl->plugins.load(kernel::plugin_search_path(s));
-  for (const auto* p : m_impl->plugins.plugins()) {
-    const auto& m = p->manifest();
-    PluginInfo info;
-    info.name = m.name;
-    info.version = m.version;
-    info.summary = m.summary;
-    info.engines = m.engines;
-    info.slots = m.slots;
-    info.min_macos = m.min_macos;
-    info.save_restore = m.save_restore;
-    info.abi = std::to_string(p->abi_major()) + "." + std::to_string(p->abi_minor());
-    info.file = p->file().string();
-    info.origin = p->origin();
-    info.schema_json = json::serialize(m.schema);
-    m_impl->infos.push_back(std::move(info));
-  }
   for (const auto& e : m_impl->plugins.errors()) m_impl->problems.push_back({e.file.string(), e.reason});
 }
 
@@ -152,7 +136,29 @@ void set_log_handler(std::function<void(LogLevel, const std::string&)> handler) 
   kernel::set_log_sink(log_handler() ? &forward_log : nullptr);
 }
 
-const std::vector<PluginInfo>& Host::plugins() const { return m_impl->infos; }
+const std::vector<PluginInfo>& Host::plugins() const {
+  // Made on first use: most commands never list the plugins.
+  if (m_impl->infos.size() != m_impl->plugins.plugins().size()) {
+    m_impl->infos.clear();
+    for (const auto* p : m_impl->plugins.plugins()) {
+      const auto& m = p->manifest();
+      PluginInfo info;
+      info.name = m.name;
+      info.version = m.version;
+      info.summary = m.summary;
+      info.engines = m.engines;
+      info.slots = m.slots;
+      info.min_macos = m.min_macos;
+      info.save_restore = m.save_restore;
+      info.abi = std::to_string(p->abi_major()) + "." + std::to_string(p->abi_minor());
+      info.file = p->file().string();
+      info.origin = p->origin();
+      info.schema_json = json::serialize(m.schema);
+      m_impl->infos.push_back(std::move(info));
+    }
+  }
+  return m_impl->infos;
+}
 const std::vector<LoadProblem>& Host::load_problems() const { return m_impl->problems; }
 std::string Host::spec_schema() const { return json::serialize(kernel::spec_schema(m_impl->plugins)); }
 

@@ -50,7 +50,7 @@ inline std::vector<Diagnostic> warnings_of(const std::vector<Diagnostic>& all) {
 
 struct Host::Impl {
   kernel::PluginHost plugins;
-  std::vector<PluginInfo> infos;
+  mutable std::vector<PluginInfo> infos;  ///< made by Host::plugins() on first use
   std::vector<LoadProblem> problems;
   Plan plan(kernel::ParsedSpec parsed, const PlanOptions& options) const;
   /// Validation options for `engine`, with the host's bounds when the engine reports them (vz).

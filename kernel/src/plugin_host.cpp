@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -125,8 +126,9 @@ Registry& registry() {
 std::variant<const LoadedPlugin*, std::string> make_plugin(const detail::ScanResult& r, const std::string& origin) {
   if (!r.ok) return r.reason;
   try {
-    return new LoadedPlugin(r.file, origin, parse_manifest(r.manifest), r.manifest, r.abi_major, r.abi_minor,
-                            r.has_describe);
+    Manifest m = r.parsed.is_object() ? parse_manifest(r.parsed) : parse_manifest(r.manifest);
+    const std::uint64_t hash = r.parsed.is_object() ? r.hash : manifest_hash(r.manifest);
+    return new LoadedPlugin(r.file, origin, std::move(m), hash, r.abi_major, r.abi_minor, r.has_describe);
   } catch (const std::exception& e) {
     return std::string("its manifest is invalid: ") + e.what();
   }
@@ -134,7 +136,7 @@ std::variant<const LoadedPlugin*, std::string> make_plugin(const detail::ScanRes
 
 // ---- the registry cache on disk: what scans found, by file identity
 
-constexpr int kCacheVersion = 1;
+constexpr int kCacheVersion = 2;
 
 std::string cache_key() {
   return std::string("vzkit ") + kVersion + ", plugin ABI " + std::to_string(VZKIT_ABI_MAJOR) + "." +
@@ -143,22 +145,24 @@ std::string cache_key() {
 
 std::map<std::string, std::pair<Identity, detail::ScanResult>> read_cache(const fs::path& file) {
   std::map<std::string, std::pair<Identity, detail::ScanResult>> out;
-  std::ifstream in(file, std::ios::binary);
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) return out;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text(static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg())), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), static_cast<std::streamsize>(text.size()))) return out;
   json::error_code ec;
   auto v = json::parse(text, ec);
   if (ec || !v.is_object()) return out;
-  const auto& o = v.get_object();
+  auto& o = v.get_object();
   const auto* version = o.if_contains("version");
   const auto* key = o.if_contains("written_by");
   const auto* files = o.if_contains("files");
   if (!version || !version->is_int64() || version->get_int64() != kCacheVersion || !key || !key->is_string() ||
       key->get_string() != cache_key() || !files || !files->is_object())
     return out;  // another vzkit wrote it: scan again
-  for (const auto& kv : files->get_object()) {
+  for (auto& kv : o["files"].get_object()) {
     if (!kv.value().is_object()) continue;
-    const auto& e = kv.value().get_object();
+    auto& e = kv.value().get_object();
     auto num = [&](const char* k) -> std::optional<std::int64_t> {
       const auto* x = e.if_contains(k);
       if (x && x->is_int64()) return x->get_int64();
@@ -176,7 +180,13 @@ std::map<std::string, std::pair<Identity, detail::ScanResult>> read_cache(const 
     r.file = std::string(kv.key());
     r.ok = ok->get_bool();
     r.reason = str("reason");
-    r.manifest = str("manifest");
+    if (r.ok) {
+      auto* m = e.if_contains("manifest");
+      const std::string hash = str("manifest_hash");
+      if (!m || !m->is_object() || hash.size() != 16) continue;
+      r.parsed = std::move(*m);
+      r.hash = std::strtoull(hash.c_str(), nullptr, 16);
+    }
     r.abi_major = static_cast<unsigned>(num("abi_major").value_or(0));
     r.abi_minor = static_cast<unsigned>(num("abi_minor").value_or(0));
     const auto* describe = e.if_contains("describe");
@@ -194,7 +204,12 @@ void write_cache(const fs::path& file, const std::map<std::string, std::pair<Ide
     if (!fs::exists(path, ec)) continue;  // gone: forget it
     json::object e{{"size", id.size}, {"mtime_ns", id.mtime_ns}, {"ok", r.ok}};
     if (r.ok) {
-      e["manifest"] = r.manifest;
+      // Kept parsed, so a later run reads each manifest once; the hash stands for its text.
+      char hash[17];
+      std::snprintf(hash, sizeof hash, "%016llx",
+                    static_cast<unsigned long long>(r.parsed.is_object() ? r.hash : manifest_hash(r.manifest)));
+      e["manifest"] = r.parsed.is_object() ? r.parsed : json::parse(r.manifest);
+      e["manifest_hash"] = hash;
       e["abi_major"] = r.abi_major;
       e["abi_minor"] = r.abi_minor;
       e["describe"] = r.has_describe;
@@ -233,6 +248,16 @@ Manifest parse_manifest(std::string_view text) {
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("not JSON: ") + e.what());
   }
+  return parse_manifest(std::move(v));
+}
+
+std::uint64_t manifest_hash(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+Manifest parse_manifest(json::value v) {
   if (!v.is_object()) throw std::invalid_argument("not a JSON object");
   const auto& o = v.get_object();
   auto str = [&](const char* key, bool required) -> std::string {
@@ -255,7 +280,7 @@ Manifest parse_manifest(std::string_view text) {
     if (e != "vz" && e != "qemu") throw std::invalid_argument("unknown engine '" + e + "' in 'engines'");
   const auto* schema = o.if_contains("schema");
   if (!schema || !schema->is_object()) throw std::invalid_argument("'schema' must be a JSON Schema object");
-  m.schema = *schema;
+  m.schema = std::move(v.get_object()["schema"]);
   m.slots = string_list(o, "slot");
   m.requires_plugins = requirement_list(o, "requires");
   m.conflicts = requirement_list(o, "conflicts");
@@ -283,16 +308,15 @@ Manifest parse_manifest(std::string_view text) {
   if (const auto* n = o.if_contains("engine_notes"); n && n->is_object())
     for (const auto& kv : n->get_object())
       if (kv.value().is_string()) m.engine_notes[std::string(kv.key())] = std::string(kv.value().get_string());
-  m.raw = v;
   return m;
 }
 
-LoadedPlugin::LoadedPlugin(fs::path file, std::string origin, Manifest manifest, std::string manifest_text,
+LoadedPlugin::LoadedPlugin(fs::path file, std::string origin, Manifest manifest, std::uint64_t hash,
                            unsigned abi_major, unsigned abi_minor, bool has_describe)
     : m_file(std::move(file)),
       m_origin(std::move(origin)),
       m_manifest(std::move(manifest)),
-      m_manifest_text(std::move(manifest_text)),
+      m_manifest_hash(hash),
       m_abi_major(abi_major),
       m_abi_minor(abi_minor),
       m_has_describe(has_describe) {}
@@ -320,7 +344,7 @@ const vzkit_type_plugin_descriptor* LoadedPlugin::descriptor() const {
   if (auto* reason = std::get_if<std::string>(&opened))
     throw std::runtime_error("plugin '" + name() + "' (" + m_file.string() + ") cannot be loaded: " + *reason);
   const auto* d = std::get<const vzkit_type_plugin_descriptor*>(opened);
-  if (m_manifest_text != d->manifest_json)
+  if (m_manifest_hash != manifest_hash(d->manifest_json))
     throw std::runtime_error("plugin '" + name() + "' (" + m_file.string() +
                              ") no longer has the manifest it was scanned with; run the command again");
   m_descriptor = d;

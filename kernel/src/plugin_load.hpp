@@ -2,7 +2,10 @@
 // loading it here (the scanner: a child process that loads it and reports its manifest).
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -31,6 +34,10 @@ struct ScanResult {
   bool ok = false;
   std::string reason;         ///< when !ok: why the file is not a usable plugin
   std::string manifest;       ///< when ok: the manifest text exactly as the plugin gave it
+  /// When ok and read from the registry cache: the manifest already parsed (then `manifest` is
+  /// empty and `hash` stands for its text).
+  boost::json::value parsed;
+  std::uint64_t hash = 0;
   unsigned abi_major = 0, abi_minor = 0;
   bool has_describe = false;  ///< the descriptor covers on_describe and sets it
 };

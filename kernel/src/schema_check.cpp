@@ -1,7 +1,10 @@
 #include "schema_check.hpp"
 
 #include <boost/json.hpp>
+#include <boost/regex.hpp>
 #include <valijson/adapters/boost_json_adapter.hpp>
+#include <valijson/constraint_builder.hpp>
+#include <valijson/constraints/concrete_constraints.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
@@ -17,22 +20,31 @@ namespace json = boost::json;
 
 namespace {
 
+/// One step of an error's path as valijson gives it ("[name]" or "[3]"). Whether it is an
+/// object key or an array index is decided by the value it is applied to (below), not by how the
+/// text looks: an object key may be all digits.
 struct Segment {
   bool is_index;
   std::string key;
   std::size_t index;
 };
 
-std::vector<Segment> segments(const std::vector<std::string>& context) {
-  std::vector<Segment> out;
+std::vector<std::string> segments(const std::vector<std::string>& context) {
+  std::vector<std::string> out;
   for (const auto& c : context) {
     if (c == "<root>" || c.size() < 2 || c.front() != '[' || c.back() != ']') continue;
-    std::string inner = c.substr(1, c.size() - 2);
-    bool digits = !inner.empty() && std::all_of(inner.begin(), inner.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (digits) out.push_back({true, {}, std::stoul(inner)});
-    else out.push_back({false, inner, 0});
+    out.push_back(c.substr(1, c.size() - 2));
   }
   return out;
+}
+
+/// The segment `text` applied to `v`: an index into an array (when the text is a number that
+/// fits), otherwise an object key.
+Segment segment_for(const json::value* v, const std::string& text) {
+  if (v && v->is_array() && !text.empty() && text.size() <= 18 &&
+      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return {true, {}, static_cast<std::size_t>(std::stoull(text))};
+  return {false, text, 0};
 }
 
 const json::value* step_value(const json::value* v, const Segment& s) {
@@ -111,7 +123,12 @@ std::string value_text(const json::value* v) {
   if (v->is_string()) s = "'" + std::string(v->get_string()) + "'";
   else if (v->is_number()) s = number_text(*v);
   else s = json::serialize(*v);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  if (s.size() > 60) {
+    // Cut at a character boundary: never inside a UTF-8 sequence.
+    std::size_t n = 57;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    s = s.substr(0, n) + "...";
+  }
   return s;
 }
 
@@ -201,10 +218,122 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
   return best;
 }
 
+namespace {
+
+// Patterns and formats are matched with Boost.Regex rather than valijson's std::regex: libstdc++'s
+// regex executor recurses once per character (a 30,000-character value overflows the stack) and
+// has no bound on backtracking. Boost.Regex matches without recursion and gives up, with an
+// exception, on a pattern/value pair that would take too long. The schema is compiled with
+// "pattern" and "format" renamed to these keywords, which the constraints below implement.
+constexpr const char* kPatternKeyword = "x-vzkit-pattern";
+constexpr const char* kFormatKeyword = "x-vzkit-format";
+constexpr const char* kNoMatch = "Failed to match regex specified by 'pattern' constraint";
+constexpr const char* kTooComplex = "Pattern too complex to match against this value";
+
+using RegexPtr = std::shared_ptr<const boost::regex>;
+
+/// JSON Schema's pattern (ECMA-262), unanchored, with Boost.Regex's Perl syntax (the closest).
+RegexPtr compile_regex(const std::string& pattern) {
+  return std::make_shared<const boost::regex>(pattern, boost::regex::perl);
+}
+
+class MatchConstraint : public valijson::constraints::PolyConstraint {
+ public:
+  MatchConstraint(RegexPtr re, std::string failure) : m_re(std::move(re)), m_failure(std::move(failure)) {}
+
+  bool validate(const valijson::adapters::Adapter& target, const std::vector<std::string>& context,
+                valijson::ValidationResults* results) const override {
+    if (!target.isString() || !m_re) return true;
+    const std::string text = target.getString();
+    try {
+      if (boost::regex_search(text, *m_re)) return true;
+      if (results) results->pushError(context, m_failure);
+    } catch (const std::runtime_error&) {  // Boost.Regex's bound on the work of one match
+      if (results) results->pushError(context, kTooComplex);
+    }
+    return false;
+  }
+
+ private:
+  Constraint* cloneInto(void* where) const override { return new (where) MatchConstraint(*this); }
+  std::size_t sizeOf() const override { return sizeof(MatchConstraint); }
+
+  RegexPtr m_re;
+  std::string m_failure;
+};
+
+class PatternBuilder : public valijson::ConstraintBuilder {
+ public:
+  valijson::constraints::Constraint* make(const valijson::adapters::Adapter& node) const override {
+    std::string pattern;
+    if (!node.getString(pattern)) throw std::runtime_error("'pattern' must be a string");
+    try {
+      return new MatchConstraint(compile_regex(pattern), kNoMatch);
+    } catch (const boost::regex_error& e) {
+      throw std::runtime_error("'pattern' " + json::serialize(json::string(pattern)) + " is not a regular expression: " +
+                               e.what());
+    }
+  }
+};
+
+// The formats valijson checks, by the same regular expressions.
+class FormatBuilder : public valijson::ConstraintBuilder {
+ public:
+  valijson::constraints::Constraint* make(const valijson::adapters::Adapter& node) const override {
+    std::string format;
+    if (!node.getString(format)) throw std::runtime_error("'format' must be a string");
+    static const std::string date = "([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])";
+    static const std::string time =
+        "([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]|60)(\\.[0-9]+)?(([Zz])|([\\+|\\-]([01][0-9]|2[0-3]):[0-5][0-9]))";
+    std::string re;
+    if (format == "date") re = "^" + date + "$";
+    else if (format == "time") re = "^" + time + "$";
+    else if (format == "date-time") re = "^" + date + "[Tt]" + time + "$";
+    if (re.empty()) return new MatchConstraint(nullptr, {});  // other formats are annotations
+    return new MatchConstraint(compile_regex(re), "String should match format '" + format + "'");
+  }
+};
+
+/// A copy of `schema` with "pattern" and "format" keywords renamed, following only the places
+/// where JSON Schema (draft-07) puts schemas, so a setting that happens to be called "pattern"
+/// keeps its name.
+json::value rename_keywords(const json::value& schema) {
+  if (!schema.is_object()) return schema;
+  json::object out;
+  for (const auto& kv : schema.get_object()) {
+    const std::string_view key = kv.key();
+    const json::value& v = kv.value();
+    if ((key == "pattern" || key == "format") && v.is_string()) {
+      out[key == "pattern" ? kPatternKeyword : kFormatKeyword] = v;
+    } else if ((key == "properties" || key == "patternProperties" || key == "definitions" || key == "$defs" ||
+                key == "dependencies") &&
+               v.is_object()) {
+      json::object sub;
+      for (const auto& p : v.get_object()) sub[p.key()] = rename_keywords(p.value());
+      out[key] = std::move(sub);
+    } else if ((key == "items" || key == "allOf" || key == "anyOf" || key == "oneOf") && v.is_array()) {
+      json::array sub;
+      for (const auto& e : v.get_array()) sub.push_back(rename_keywords(e));
+      out[key] = std::move(sub);
+    } else if (key == "items" || key == "additionalItems" || key == "additionalProperties" || key == "contains" ||
+               key == "propertyNames" || key == "if" || key == "then" || key == "else" || key == "not") {
+      out[key] = rename_keywords(v);
+    } else {
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::unique_ptr<valijson::Schema> compile(const json::value& schema) {
   auto compiled = std::make_unique<valijson::Schema>();
   valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::BoostJsonAdapter adapter(schema);
+  parser.addConstraintBuilder(kPatternKeyword, new PatternBuilder());  // the parser owns and deletes them
+  parser.addConstraintBuilder(kFormatKeyword, new FormatBuilder());
+  const json::value renamed = rename_keywords(schema);
+  valijson::adapters::BoostJsonAdapter adapter(renamed);
   parser.populateSchema(adapter, *compiled);
   return compiled;
 }
@@ -219,7 +348,7 @@ bool check(const valijson::Schema& compiled, const json::value& schema, const js
   if (validator.validate(compiled, target, &results)) return true;
 
   struct Raw {
-    std::vector<Segment> segs;
+    std::vector<std::string> segs;
     std::string description;
   };
   std::vector<Raw> raw;
@@ -233,11 +362,8 @@ bool check(const valijson::Schema& compiled, const json::value& schema, const js
       continue;
     raw.push_back({segments(e.context), e.description});
   }
-  auto is_prefix = [](const std::vector<Segment>& a, const std::vector<Segment>& b) {
-    if (a.size() >= b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (a[i].is_index != b[i].is_index || a[i].key != b[i].key || a[i].index != b[i].index) return false;
-    return true;
+  auto is_prefix = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    return a.size() < b.size() && std::equal(a.begin(), a.end(), b.begin());
   };
   // Errors inside an alternative of oneOf/anyOf are replaced by the one "matches none" error.
   std::vector<const Raw*> alternatives;
@@ -255,7 +381,8 @@ bool check(const valijson::Schema& compiled, const json::value& schema, const js
     const json::value* v = &value;
     const json::value* sch = resolve(&schema, &schema);
     std::string path = prefix;
-    for (const auto& s : r.segs) {
+    for (const auto& text : r.segs) {
+      const Segment s = segment_for(v, text);
       v = step_value(v, s);
       sch = resolve(&schema, step_schema(sch, s));
       path = s.is_index ? join_path(path, s.index) : join_path(path, s.key);
@@ -313,6 +440,13 @@ bool check(const valijson::Schema& compiled, const json::value& schema, const js
         for (std::size_t i = 0; i < en->get_array().size(); ++i)
           d.message += (i ? ", " : "") + value_text(&en->get_array()[i]);
       d.message += ", got " + value_text(v);
+    } else if (starts_with(desc, kTooComplex)) {
+      d.code = "schema.pattern-too-complex";
+      d.message = "cannot be checked against its pattern: matching " + value_text(v) + " takes too long";
+      d.hint = "shorten the value; if it is right, the plugin's pattern is too costly (report it to its author)";
+    } else if (starts_with(desc, "String should match format")) {
+      d.code = "schema.format";
+      d.message = value_text(v) + " is not a " + quoted_between(desc, '\'', '\'');
     } else if (starts_with(desc, "Failed to match regex")) {
       d.code = "schema.pattern";
       d.message = value_text(v) + " is not in the expected form";

@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -57,7 +58,6 @@ struct Manifest {
   std::vector<std::string> vz_classes;
   bool save_restore = true;                   ///< a VM using it can be saved and restored
   std::map<std::string, std::string> engine_notes;  ///< why it cannot run on an engine it lacks
-  boost::json::value raw;                     ///< the manifest as the plugin wrote it
 
   bool supports(std::string_view engine) const;
 };
@@ -66,7 +66,8 @@ struct Manifest {
 /// first time one is called. Lives until the process exits.
 class LoadedPlugin {
  public:
-  LoadedPlugin(std::filesystem::path file, std::string origin, Manifest manifest, std::string manifest_text,
+  /// `manifest_hash`: manifest_hash() of the manifest text the scan found.
+  LoadedPlugin(std::filesystem::path file, std::string origin, Manifest manifest, std::uint64_t manifest_hash,
                unsigned abi_major, unsigned abi_minor, bool has_describe);
   ~LoadedPlugin();
 
@@ -102,7 +103,7 @@ class LoadedPlugin {
   std::filesystem::path m_file;
   std::string m_origin;
   Manifest m_manifest;
-  std::string m_manifest_text;
+  std::uint64_t m_manifest_hash;
   unsigned m_abi_major, m_abi_minor;
   bool m_has_describe;
   mutable std::mutex m_mutex;
@@ -174,6 +175,11 @@ class PluginHost {
 
 /// Parses and checks a manifest's JSON text. Throws std::invalid_argument naming the problem.
 Manifest parse_manifest(std::string_view text);
+/// The same for a manifest already parsed.
+Manifest parse_manifest(boost::json::value manifest);
+
+/// A 64-bit hash of a manifest's text (FNV-1a): tells whether a file still offers what its scan found.
+std::uint64_t manifest_hash(std::string_view text);
 
 /// The plugin scanner program's main (apps/vzkit-plugin-scanner):
 ///   vzkit-plugin-scanner [--limit-ms MS] FILE...   one JSON line per file: its manifest, or why not
