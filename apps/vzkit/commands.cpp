@@ -23,7 +23,25 @@ host::Host load_plugins(const Globals& g, bool quiet) {
   return h;
 }
 
-void print_json(const json::value& v) { std::cout << host::pretty_json(json::serialize(v)); }
+namespace {
+// Strings from outside (file names from argv) may not be UTF-8; JSON output must be.
+json::value utf8_only(const json::value& v) {
+  if (v.is_string()) return json::string(host::valid_utf8(std::string(v.get_string())));
+  if (v.is_array()) {
+    json::array a;
+    for (const auto& e : v.get_array()) a.push_back(utf8_only(e));
+    return a;
+  }
+  if (v.is_object()) {
+    json::object o;
+    for (const auto& kv : v.get_object()) o[host::valid_utf8(std::string(kv.key()))] = utf8_only(kv.value());
+    return o;
+  }
+  return v;
+}
+}  // namespace
+
+void print_json(const json::value& v) { std::cout << host::pretty_json(json::serialize(utf8_only(v))); }
 
 int reported(const std::function<int()>& fn) {
   try {
@@ -106,7 +124,12 @@ int cmd_schema(const Globals& g, const std::optional<std::string>& plugin, bool 
 }
 
 void print_diagnostics(const std::vector<host::Diagnostic>& ds) {
-  std::fputs(host::format(ds).c_str(), stderr);
+  // The first ones are enough to act on; thousands would bury them (--json has them all).
+  constexpr std::size_t kShown = 100;
+  const std::vector<host::Diagnostic> shown(ds.begin(), ds.begin() + static_cast<std::ptrdiff_t>(std::min(ds.size(), kShown)));
+  const std::string text = host::format(shown);  // written with its length: it may hold a NUL
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  if (ds.size() > kShown) std::fprintf(stderr, "... and %zu more (--json lists every one)\n", ds.size() - kShown);
   std::size_t errors = 0, warnings = 0;
   for (const auto& d : ds) (d.error ? errors : warnings)++;
   if (errors || warnings)

@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
 
   Globals g;
   app.add_option("--plugin-path", g.plugin_paths, "Extra plugin file or folder, searched first (repeatable)")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->expected(1)  // one value per flag: `--plugin-path DIR spec.json` leaves the spec alone
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--no-default-plugins", g.no_default_plugins,
                "Load only the plugins given with --plugin-path (ignore the environment and installed plugins)");
   app.add_flag("-v,--verbose", g.verbosity, "More log output (repeat for more)");

@@ -99,6 +99,8 @@ std::string to_json(const std::vector<Diagnostic>& diagnostics) {
 
 std::string pretty_json(const std::string& json_text) { return kernel::pretty_json(json::parse(json_text)); }
 
+std::string valid_utf8(const std::string& text) { return kernel::valid_utf8(text); }
+
 std::string shell_join(const std::vector<std::string>& argv) { return kernel::shell_join(argv); }
 
 

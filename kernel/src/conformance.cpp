@@ -164,7 +164,7 @@ class Checker {
     r.plugin = m_plugin.name();
     r.file = m_plugin.file().string();
     r.checks.push_back(check("schema.metaschema", "the schema is valid JSON Schema (draft-07)", &Checker::metaschema_valid));
-    r.checks.push_back(check("schema.strict", "the schema describes an object and refuses unknown keys",
+    r.checks.push_back(check("schema.strict", "the schema describes an object, refuses unknown keys and bounds patterned strings",
                              &Checker::strict));
     r.checks.push_back(check("schema.documented", "the schema has a description, every setting a title and a description",
                              &Checker::documented));
@@ -239,6 +239,12 @@ class Checker {
       else if (*a == true)
         out.push_back("schema: " + where(site) + " has \"additionalProperties\": true; make it false so a misspelt "
                       "key inside it is an error");
+    });
+    // A string checked against a pattern needs a length bound: matching costs grow with it.
+    walk(m_schema, "", "", false, [&](const Site& site) {
+      if (site.schema.contains("pattern") && !site.schema.contains("maxLength"))
+        out.push_back("schema: " + where(site) + " has a \"pattern\" but no \"maxLength\"; bound the string, e.g. "
+                      "\"maxLength\": 256, so a huge value is refused before it is matched");
     });
   }
 

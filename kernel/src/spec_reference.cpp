@@ -213,7 +213,9 @@ std::vector<std::string> allowed_parts(const json::object& s) {
   if (const auto* m = key(s, "multipleOf")) parts.push_back("a multiple of " + number_text(*m));
   const auto* min_len = key(s, "minLength");
   const auto* max_len = key(s, "maxLength");
-  if (min_len && !max_len && number_text(*min_len) == "1") parts.push_back("not empty");
+  if (is_size(s)) {
+    // A size's own form says enough; its length bound is only there to keep matching cheap.
+  } else if (min_len && !max_len && number_text(*min_len) == "1") parts.push_back("not empty");
   else if (auto t = count_text(min_len, max_len, "character", "characters"); !t.empty()) parts.push_back(t);
   if (is_size(s)) parts.push_back("a size, see [Sizes](#sizes)");
   else if (const auto* p = key(s, "pattern"); p && p->is_string()) parts.push_back("matches " + code(p->get_string()));

@@ -27,7 +27,7 @@ constexpr std::string_view kTopSchema = R"json({
       "title": "Name",
       "description": "The VM's name: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters.",
       "type": "string",
-      "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+      "maxLength": 64, "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
       "examples": ["debian", "macos-15"]
     },
     "cpus": {
@@ -39,7 +39,7 @@ constexpr std::string_view kTopSchema = R"json({
       "title": "Memory",
       "description": "Guest memory with a unit, a whole number of MiB, e.g. \"4GiB\" or \"512MiB\" (K/M/G/T are binary units).",
       "type": "string",
-      "pattern": "^[0-9]+(\\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$",
+      "maxLength": 32, "pattern": "^[0-9]+(\\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$",
       "default": "2GiB", "examples": ["4GiB", "512MiB"]
     },
     "arch": {
@@ -70,6 +70,23 @@ const valijson::Schema& top_compiled() {
   return *s;
 }
 
+
+/// The path of the first string or key under `v` that holds a NUL character, or "".
+std::string nul_path(const json::value& v, const std::string& at) {
+  if (v.is_string()) return v.get_string().find('\0') != json::string::npos ? at : std::string();
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      const std::string key(kv.key());
+      const std::string here = detail::join_path(at, key);
+      if (key.find('\0') != std::string::npos) return here;
+      if (auto p = nul_path(kv.value(), here); !p.empty()) return p;
+    }
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.get_array().size(); ++i)
+      if (auto p = nul_path(v.get_array()[i], detail::join_path(at, i)); !p.empty()) return p;
+  }
+  return {};
+}
 
 bool when_matches(const json::object& when, const json::object& config) {
   for (const auto& kv : when) {
@@ -180,6 +197,12 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
   // Stage 1: the spec's own keys.
   detail::check(top_compiled(), top_schema(), spec.document, "", "", spec.file, out);
   if (!spec.document.is_object()) return out;
+  // A device list that breaks its own rules (too many entries, not a list) is not looked into:
+  // the later stages would only multiply what is already wrong.
+  if (std::any_of(out.begin(), out.end(), [](const Diagnostic& d) {
+        return d.severity == Severity::error && d.path == "devices";
+      }))
+    return out;
   detail::apply_defaults(top_schema(), spec.document);
   const auto& doc = spec.document.get_object();
   if (const auto* n = doc.if_contains("name"); n && n->is_string()) spec.name = std::string(n->get_string());
@@ -190,14 +213,14 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
     if (!bytes) {
       out.push_back(make("spec.memory-size", spec, "memory", "", "cannot read '" + std::string(m->get_string()) + "' as a size",
                          "write a number with a unit, e.g. \"4GiB\" or \"512MiB\""));
+    } else if (*bytes > (std::uint64_t{16} << 40)) {
+      out.push_back(make("spec.memory-too-large", spec, "memory", "",
+                         "must be at most 16 TiB, got " + format_size(*bytes), "check the unit"));
     } else if (*bytes == 0 || *bytes % (1u << 20) != 0) {
       out.push_back(make("spec.memory-granularity", spec, "memory", "",
                          "must be a whole, non-zero number of MiB, got " + std::to_string(*bytes) + " bytes",
                          "Virtualization.framework and QEMU size guest memory in MiB; try \"" +
                              format_size(*bytes / (1u << 20) * (1u << 20) + (1u << 20)) + "\""));
-    } else if (*bytes > (std::uint64_t{16} << 40)) {
-      out.push_back(make("spec.memory-too-large", spec, "memory", "",
-                         "must be at most 16 TiB, got " + format_size(*bytes), "check the unit"));
     } else {
       spec.memory_bytes = *bytes;
     }
@@ -226,6 +249,13 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
       }
       json::value config = list[i].get_object();
       config.get_object().erase("plugin");
+      if (const auto nul = nul_path(config, path); !nul.empty()) {
+        out.push_back(make("spec.nul-character", spec, nul, name, "contains a NUL character (\\u0000)",
+                           "remove it: no path, name or setting may hold one, and a path would be cut short there"));
+        spec.devices.push_back({name, std::move(config.get_object()), path, i});
+        schema_ok.push_back(false);
+        continue;
+      }
       bool ok = detail::check(plugin->compiled_schema(), plugin->manifest().schema, config, path, name, spec.file, out);
       if (ok) detail::apply_defaults(plugin->manifest().schema, config);
       spec.devices.push_back({name, std::move(config.get_object()), path, i});
@@ -295,13 +325,20 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
                            "needs a '" + r.plugin + "' device" + (r.when.empty() ? "" : " when " + when_text(r.when)) +
                                ", and the spec has none",
                            "add {\"plugin\": \"" + r.plugin + "\"} to devices (see `vzkit schema " + r.plugin + "`)"));
-    for (const auto& c : m.conflicts)
-      if (when_matches(c.when, dev.config))
-        for (const auto& other : spec.devices)
-          if (other.plugin == c.plugin)
-            out.push_back(make("cross.conflicts", spec, dev.path, dev.plugin,
-                               "cannot be used together with '" + c.plugin + "' at " + other.path,
-                               "remove one of the two devices"));
+    // Once per device and conflicting plugin, however many of those the spec has (2,048 of
+    // each made millions of diagnostics).
+    for (const auto& c : m.conflicts) {
+      if (!when_matches(c.when, dev.config)) continue;
+      const DeviceEntry* first = nullptr;
+      std::size_t count = 0;
+      for (const auto& other : spec.devices)
+        if (other.plugin == c.plugin && &other != &dev && count++ == 0) first = &other;
+      if (first)
+        out.push_back(make("cross.conflicts", spec, dev.path, dev.plugin,
+                           "cannot be used together with '" + c.plugin + "' at " + first->path +
+                               (count > 1 ? " (and " + std::to_string(count - 1) + " more)" : ""),
+                           "remove one of the two devices"));
+    }
     for (const auto& u : m.unique) {
       const auto* v = dev.config.if_contains(u.key);
       if (!v || v->is_null()) continue;

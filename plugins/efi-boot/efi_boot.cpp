@@ -96,10 +96,19 @@ class EfiBoot final : public sdk::Plugin {
     const std::string store = store_path(c, ctx);
     const bool create = sdk::get_bool(c, "create", true);
     std::error_code ec;
-    if (!create && !fs::is_regular_file(store, ec))
+    const sdk::PathInfo store_info = sdk::look_at(store);
+    if (const auto bad = sdk::control_character_in(sdk::get_string(c, "variable_store")))
+      out.error("efi-boot.variable-store-invalid-path", "variable_store", "the path holds " + *bad,
+                "paths may not hold control characters");
+    else if (!create && store_info.kind == sdk::PathKind::missing)
       out.error("efi-boot.variable-store-missing", "variable_store",
                 "variable store '" + sdk::get_string(c, "variable_store", "efi-vars.fd") + "' does not exist",
                 "looked for " + store + "; set \"create\": true to make a new store");
+    else if (store_info.kind != sdk::PathKind::missing && store_info.kind != sdk::PathKind::file)
+      out.error("efi-boot.variable-store-not-a-file", "variable_store",
+                "variable store '" + sdk::get_string(c, "variable_store", "efi-vars.fd") + "' is not a regular file (it is " +
+                    store_info.what + ")",
+                "point variable_store at the VM's NVRAM file, or at a path where it can be created");
 
     const Firmware fw = firmware_for(c, ctx);
     // A 4 MiB code image with a 2 MiB-family store (or the reverse) boots, but no variable
@@ -138,11 +147,15 @@ class EfiBoot final : public sdk::Plugin {
  private:
   static void check_firmware(const sdk::Config& c, const std::string& path, const char* key, const Firmware& fw,
                              sdk::Diagnostics& out) {
-    std::error_code ec;
-    if (fs::is_regular_file(path, ec)) return;
-    out.error("efi-boot.firmware-missing", key, "firmware file '" + path + "' does not exist",
-              c.contains(key) ? std::string("check the path given in \"") + key + "\""
-                              : "install the firmware package: `apt-get install " + fw.package + "`");
+    const sdk::PathInfo info = sdk::look_at(path);
+    if (info.kind == sdk::PathKind::file) return;
+    if (info.kind == sdk::PathKind::missing)
+      out.error("efi-boot.firmware-missing", key, "firmware file '" + path + "' does not exist",
+                c.contains(key) ? std::string("check the path given in \"") + key + "\""
+                                : "install the firmware package: `apt-get install " + fw.package + "`");
+    else
+      out.error("efi-boot.firmware-not-a-file", key, "firmware '" + path + "' is not a regular file (it is " + info.what + ")",
+                std::string("point \"") + key + "\" at the firmware image");
   }
 };
 

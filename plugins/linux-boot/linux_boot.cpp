@@ -2,7 +2,6 @@
 #include <vzkit/plugin.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 namespace {
 
@@ -52,13 +51,13 @@ constexpr const char* kManifest = R"json({
 class LinuxBoot final : public sdk::Plugin {
  public:
   void validate(const sdk::Config& c, const sdk::Context& ctx, sdk::Diagnostics& out) const override {
-    check_file(ctx, c, "kernel", out);
-    if (c.contains("initrd")) check_file(ctx, c, "initrd", out);
-    if (ctx.engine == "vz") {
-      // VZ boots only an uncompressed arm64 Image: "ARMd" at offset 0x38.
-      std::ifstream f(ctx.resolve(sdk::get_string(c, "kernel")), std::ios::binary);
-      char magic[4] = {};
-      if (f && f.seekg(0x38) && f.read(magic, 4) && std::string(magic, 4) != "ARMd")
+    const bool kernel_ok = sdk::check_path(c, ctx, out, "linux-boot.kernel", "kernel", sdk::PathKind::file, false, {});
+    if (c.contains("initrd")) sdk::check_path(c, ctx, out, "linux-boot.initrd", "initrd", sdk::PathKind::file, false, {});
+    if (ctx.engine == "vz" && kernel_ok) {
+      // VZ boots only an uncompressed arm64 Image: "ARMd" at offset 0x38. Read only once the
+      // path is known to be a regular file: a FIFO or a terminal would block.
+      const std::string magic = sdk::read_bytes(ctx.resolve(sdk::get_string(c, "kernel")), 0x38, 4);
+      if (magic.size() == 4 && magic != "ARMd")
         out.error("linux-boot.kernel-not-image", "kernel",
                   "'" + sdk::get_string(c, "kernel") + "' is not an uncompressed arm64 Image",
                   "Virtualization.framework cannot boot a compressed kernel; decompress it (e.g. `gunzip -c vmlinuz > Image`)");
@@ -79,16 +78,6 @@ class LinuxBoot final : public sdk::Plugin {
     if (c.contains("initrd")) k.initrd = ctx.resolve(sdk::get_string(c, "initrd"));
     k.append = sdk::get_string(c, "command_line");
     plan.kernel = k;
-  }
-
- private:
-  static void check_file(const sdk::Context& ctx, const sdk::Config& c, const char* key, sdk::Diagnostics& out) {
-    const auto given = sdk::get_string(c, key);
-    const auto path = ctx.resolve(given);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      out.error(std::string("linux-boot.") + key + "-missing", key, "file '" + given + "' does not exist",
-                "looked for " + path + " (relative paths start at the spec's folder)");
   }
 };
 

@@ -104,15 +104,16 @@ class MacPlatform final : public sdk::Plugin {
                     "each of the three files holds different data; give each its own name");
 
       std::error_code ec;
-      const auto st = fs::status(path, ec);
-      if (!fs::exists(st)) {
+      const sdk::PathInfo info = sdk::look_at(path);
+      if (info.kind == sdk::PathKind::missing) {
         // Normal before the VM is created on a Mac: the files cannot be made anywhere else.
         out.warning("mac-platform.not-created-yet", f.key,
                     std::string(f.what) + " file '" + given + "' does not exist yet",
                     "create it with `vzkit create " + vm + " --macos latest` on a Mac with Apple silicon (looked for " +
                         path + ")");
-      } else if (!fs::is_regular_file(st)) {
-        out.error("mac-platform.not-a-file", f.key, std::string(f.what) + " '" + given + "' is not a regular file",
+      } else if (info.kind != sdk::PathKind::file) {
+        out.error("mac-platform.not-a-file", f.key,
+                  std::string(f.what) + " '" + given + "' is not a regular file (it is " + info.what + ")",
                   "point " + std::string(f.key) + " at the file written when the VM was created (" + path + ")");
       } else if (fs::file_size(path, ec) == 0 && !ec) {
         out.error("mac-platform.empty-file", f.key, std::string(f.what) + " file '" + given + "' is empty",

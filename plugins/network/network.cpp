@@ -35,7 +35,7 @@ constexpr const char* kManifest = R"json({
         "title": "MAC address",
         "description": "Six hex bytes separated by ':', e.g. \"02:12:34:56:78:9a\"; must be unicast. Left out: a locally administered address derived from the VM's name and the device's position, the same on every run.",
         "type": "string",
-        "pattern": "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$",
+        "maxLength": 17, "pattern": "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$",
         "examples": ["02:12:34:56:78:9a", "52:54:00:12:34:56"]
       },
       "forwards": {
@@ -72,7 +72,7 @@ constexpr const char* kManifest = R"json({
               "title": "Host address",
               "description": "IPv4 address the host listens on; 127.0.0.1 keeps the port private to this host, 0.0.0.0 opens it to the network.",
               "type": "string",
-              "pattern": "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",
+              "maxLength": 15, "pattern": "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",
               "default": "127.0.0.1",
               "examples": ["127.0.0.1", "0.0.0.0"]
             }

@@ -47,7 +47,7 @@ constexpr const char* kManifest = R"json({
           "path": {
             "title": "Socket path",
             "description": "With type unix-socket: absolute path of the socket in the guest, at most 107 bytes. Default: /run/rosettad/rosetta.sock (not filled in, since abstract sockets have no path).",
-            "type": "string", "pattern": "^/",
+            "type": "string", "maxLength": 4096, "pattern": "^/",
             "examples": ["/run/rosettad/rosetta.sock"]
           },
           "name": {

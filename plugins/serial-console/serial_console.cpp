@@ -73,10 +73,15 @@ class SerialConsole final : public sdk::Plugin {
     const auto given = sdk::get_string(c, "path");
     const auto path = ctx.resolve(given);
     const auto folder = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(folder, ec))
+    if (const auto bad = sdk::control_character_in(given))
+      out.error("serial-console.invalid-path", "path", "the path holds " + *bad, "paths may not hold control characters");
+    else if (sdk::look_at(folder.string()).kind != sdk::PathKind::folder)
       out.error("serial-console.folder-missing", "path", "folder '" + folder.string() + "' does not exist",
                 "create it first, or choose a path in an existing folder (relative paths start at the spec's folder)");
+    else if (const auto at = sdk::look_at(path); mode == "file" && at.kind != sdk::PathKind::missing &&
+                                                  at.kind != sdk::PathKind::file)
+      out.error("serial-console.not-a-file", "path", "'" + given + "' is not a regular file (it is " + at.what + ")",
+                "the console is written to a file: choose a path that is a file or does not exist yet");
     if (mode == "socket" && path.size() > kMaxSocketPathBytes)
       out.error("serial-console.socket-path-too-long", "path",
                 "'" + path + "' is " + std::to_string(path.size()) + " bytes, the limit is " +

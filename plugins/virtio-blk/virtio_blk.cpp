@@ -44,7 +44,7 @@ constexpr const char* kManifest = R"json({
         "title": "Create with size",
         "description": "When the image does not exist, create it empty (sparse) with this size when the VM is created: a number with a unit, a multiple of 512 bytes, e.g. \"64GiB\" (K/M/G/T are binary units, KB/MB/GB/TB decimal). An existing image is kept as it is, never resized or overwritten.",
         "type": "string",
-        "pattern": "^[0-9]+(\\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$",
+        "maxLength": 32, "pattern": "^[0-9]+(\\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$",
         "examples": ["64GiB", "512MiB"]
       },
       "caching": {

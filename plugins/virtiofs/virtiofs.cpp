@@ -102,11 +102,6 @@ std::string folder_path(const sdk::Context& ctx, const std::string& given) {
   return path;
 }
 
-bool is_folder(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::is_directory(path, ec);
-}
-
 class Virtiofs final : public sdk::Plugin {
  public:
   void validate(const sdk::Config& c, const sdk::Context& ctx, sdk::Diagnostics& out) const override {
@@ -241,12 +236,14 @@ class Virtiofs final : public sdk::Plugin {
   static void check_folder(const sdk::Context& ctx, const std::string& given, const std::string& at,
                            sdk::Diagnostics& out) {
     const auto path = ctx.resolve(given);
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
+    const sdk::PathInfo info = sdk::look_at(path);
+    if (const auto bad = sdk::control_character_in(given))
+      out.error("virtiofs.invalid-path", at, "the folder's path holds " + *bad, "paths may not hold control characters");
+    else if (info.kind == sdk::PathKind::missing)
       out.error("virtiofs.folder-missing", at, "folder '" + given + "' does not exist",
                 "looked for " + path + " (relative paths start at the spec's folder)");
-    else if (!is_folder(path))
-      out.error("virtiofs.folder-missing", at, "'" + given + "' is not a folder",
+    else if (info.kind != sdk::PathKind::folder)
+      out.error("virtiofs.folder-missing", at, "'" + given + "' is not a folder (it is " + info.what + ")",
                 "virtio-fs shares folders; to give the guest a single file, share the folder that holds it");
   }
 

@@ -9,6 +9,10 @@
 #include <boost/json/value_from.hpp>
 #include <boost/json/value_to.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -67,20 +71,122 @@ void Diagnostics::add(std::string_view severity, std::string_view code, std::str
   m_items.push_back(std::move(d));
 }
 
+PathInfo look_at(const std::string& path) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+    if (ec == std::errc::too_many_symbolic_link_levels) return {PathKind::unreachable, "a symbolic link loop"};
+    return {PathKind::unreachable, ec.message()};
+  }
+  switch (st.type()) {
+    case fs::file_type::not_found: return {PathKind::missing, "nothing"};
+    case fs::file_type::regular: return {PathKind::file, "a regular file"};
+    case fs::file_type::directory: return {PathKind::folder, "a folder"};
+    case fs::file_type::fifo: return {PathKind::other, "a FIFO"};
+    case fs::file_type::socket: return {PathKind::other, "a socket"};
+    case fs::file_type::character: return {PathKind::other, "a character device"};
+    case fs::file_type::block: return {PathKind::other, "a block device"};
+    default: return {PathKind::other, "not a file"};
+  }
+}
+
+std::optional<std::string> control_character_in(std::string_view path) {
+  for (unsigned char c : path) {
+    if (c == 0) return std::string("a NUL character");
+    if (c < 0x20 || c == 0x7F) {
+      static const char digits[] = "0123456789abcdef";
+      return std::string("the control character \\x") + digits[c >> 4] + digits[c & 0xF];
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+/// The path for messages: control characters shown, not sent.
+std::string shown(std::string_view path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c >= 0x20 && c != 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      static const char digits[] = "0123456789abcdef";
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 0xF];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+bool check_path(const Config& c, const Context& ctx, Diagnostics& out, const std::string& code,
+                const std::string& key, PathKind want, bool may_be_absent, const std::string& missing_hint) {
+  const std::string given = get_string(c, key);
+  if (const auto bad = control_character_in(given)) {
+    out.error(code + "-invalid-path", key, "'" + shown(given) + "' holds " + *bad,
+              "paths may not hold control characters; check how the spec was written");
+    return false;
+  }
+  const std::string path = ctx.resolve(given);
+  const PathInfo info = look_at(path);
+  const char* noun = want == PathKind::folder ? "folder" : "file";
+  if (info.kind == want) return true;
+  if (info.kind == PathKind::missing) {
+    if (!may_be_absent)
+      out.error(code + "-missing", key, std::string(noun) + " '" + given + "' does not exist",
+                "looked for " + path + " (relative paths start at the spec's folder)" +
+                    (missing_hint.empty() ? std::string() : "; " + missing_hint));
+    return false;
+  }
+  if (info.kind == PathKind::unreachable) {
+    out.error(code + "-unreadable", key, "'" + given + "' cannot be looked at: " + info.what,
+              "check the path (" + path + ")");
+    return false;
+  }
+  out.error(code + (want == PathKind::folder ? "-not-a-folder" : "-not-a-file"), key,
+            "'" + given + "' is not a " + (want == PathKind::folder ? "folder" : "regular file") + " (it is " +
+                info.what + ")",
+            std::string("point ") + key + " at a " + noun);
+  return false;
+}
+
+std::string read_bytes(const std::string& path, std::uint64_t offset, std::size_t n) {
+  if (look_at(path).kind != PathKind::file) return {};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {  // still a file once opened
+    out.resize(n);
+    const ssize_t got = ::pread(fd, out.data(), n, static_cast<off_t>(offset));
+    out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  }
+  ::close(fd);
+  return out;
+}
+
 bool check_disk_image(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
                       const std::string& key, bool may_be_absent, const std::string& missing_hint) {
   const std::string given = get_string(c, key);
   const std::string image = ctx.resolve(given);
-  std::error_code ec;
-  const auto status = fs::status(image, ec);
-  if (!fs::exists(status)) {
+  if (const auto bad = control_character_in(given)) {
+    out.error(plugin + ".image-invalid-path", key, "'" + shown(given) + "' holds " + *bad,
+              "paths may not hold control characters; check how the spec was written");
+    return false;
+  }
+  const PathInfo info = look_at(image);
+  if (info.kind == PathKind::missing) {
     if (!may_be_absent)
       out.error(plugin + ".image-missing", key, "image '" + given + "' does not exist",
                 "looked for " + image + " (relative paths start at the spec's folder); " + missing_hint);
     return false;
   }
-  if (!fs::is_regular_file(status)) {
-    out.error(plugin + ".image-not-a-file", key, "'" + given + "' is not a regular file",
+  std::error_code ec;
+  if (info.kind == PathKind::unreachable) {
+    out.error(plugin + ".image-unreadable", key, "'" + given + "' cannot be looked at: " + info.what,
+              "check the path (" + image + ")");
+  } else if (info.kind != PathKind::file) {
+    out.error(plugin + ".image-not-a-file", key, "'" + given + "' is not a regular file (it is " + info.what + ")",
               "point " + key + " at an image file");
   } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0) {
     out.error(plugin + ".size-not-multiple-of-512", key,

@@ -109,6 +109,9 @@ std::string format(const std::vector<Diagnostic>& diagnostics);
 std::string to_json(const std::vector<Diagnostic>& diagnostics);
 /// JSON text indented for people (two spaces, one key per line).
 std::string pretty_json(const std::string& json_text);
+/// `text` with each byte that is not valid UTF-8 replaced by U+FFFD (for JSON output of file
+/// names and other text from outside).
+std::string valid_utf8(const std::string& text);
 /// A command line as a POSIX shell reads it back: each argument quoted only when it needs it.
 std::string shell_join(const std::vector<std::string>& argv);
 

@@ -21,6 +21,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -127,6 +128,38 @@ inline bool get_bool(const Config& c, std::string_view key, bool fallback = fals
 }
 
 // ---- checks several plugins share ----
+
+/// What a path names on this host, found without opening it (a FIFO, a terminal or a device is
+/// never read, so a check cannot block).
+enum class PathKind {
+  missing,       ///< nothing there
+  file,          ///< a regular file (after symbolic links)
+  folder,        ///< a folder (after symbolic links)
+  other,         ///< a FIFO, a socket, a device: `what` says which
+  unreachable,   ///< a symbolic link loop, a folder it may not look in, ...: `what` says why
+};
+struct PathInfo {
+  PathKind kind = PathKind::missing;
+  std::string what;  ///< for messages: "a FIFO", "a character device", "a symbolic link loop", ...
+};
+PathInfo look_at(const std::string& path);
+
+/// A control character in a path (a NUL cuts it short for the system; an escape sequence reaches
+/// terminals): nullopt when there is none, otherwise a description such as "a NUL character".
+std::optional<std::string> control_character_in(std::string_view path);
+
+/// Checks the path in config key `key` before anything reads it: no control characters
+/// (CODE-invalid-path), and it names `want` (PathKind::file or PathKind::folder). Missing:
+/// CODE-missing "does not exist" (unless `may_be_absent`), with `missing_hint`; something else:
+/// CODE-not-a-file / CODE-not-a-folder "is not a regular file (it is a FIFO)"; unreachable:
+/// CODE-unreadable with the reason. `code` is the diagnostic code stem, e.g. "linux-boot.kernel".
+/// Returns true when the path names what was wanted.
+bool check_path(const Config& c, const Context& ctx, Diagnostics& out, const std::string& code,
+                const std::string& key, PathKind want, bool may_be_absent, const std::string& missing_hint);
+
+/// Up to `n` bytes at `offset` of the regular file `path` (empty for anything else, read or not):
+/// opened without blocking and without becoming a controlling terminal.
+std::string read_bytes(const std::string& path, std::uint64_t offset, std::size_t n);
 
 /// Checks the disk image named by config key `key`: it exists (unless `may_be_absent`), is a
 /// regular file, and its size is a whole number of 512-byte sectors (VZ's rule for disk images).

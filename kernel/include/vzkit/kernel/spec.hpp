@@ -41,6 +41,8 @@ struct Spec {
 inline constexpr std::size_t kMaxSpecBytes = 16u << 20;
 /// Deepest JSON nesting accepted.
 inline constexpr std::size_t kMaxSpecDepth = 64;
+/// Longest object key accepted (keys name settings, devices' share folders, ...).
+inline constexpr std::size_t kMaxKeyBytes = 256;
 
 struct ParsedSpec {
   std::optional<Spec> spec;  ///< set when the text is well-formed JSON
@@ -49,8 +51,12 @@ struct ParsedSpec {
 
 /// Parses spec text. `file` names it in diagnostics; `dir` is where relative paths resolve.
 ParsedSpec parse_spec(std::string_view text, std::string file, std::filesystem::path dir);
-/// Reads and parses a spec file.
+/// Reads and parses a spec file. A path that is not a regular file (a FIFO, a folder, a
+/// terminal) is refused without being opened.
 ParsedSpec load_spec(const std::filesystem::path& file);
+
+/// "a FIFO", "a folder", "a socket", ... for messages.
+const char* file_kind(std::filesystem::file_type type);
 
 /// Parses "4GiB", "512MiB", "1.5G", "1073741824" (bytes). Binary units: K/KiB, M/MiB, G/GiB,
 /// T/TiB; decimal: KB, MB, GB, TB. Returns nullopt on bad syntax or overflow.
