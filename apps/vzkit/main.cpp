@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string_view>
 
 namespace {
@@ -17,6 +19,48 @@ void set_up_logging(int verbosity) {
     else if (level == vzkit::host::LogLevel::info) spdlog::info("{}", message);
     else spdlog::warn("{}", message);
   });
+}
+
+// The option `name` ("--plugin-path", "-v") as `at` or a command above it accepts it.
+const CLI::Option* find_option(const CLI::App* at, const std::string& name) {
+  for (; at; at = at->get_parent())
+    if (const auto* o = at->get_option_no_throw(name)) return o;
+  return nullptr;
+}
+
+// CLI11 reports a misspelled command as "A subcommand is required" (or an unexpected argument).
+// This finds the first word that should name a command and does not, and says which was meant:
+// "unknown command 'lst'; did you mean 'list'?". Empty when every command word is known.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  std::string words;  // the commands named so far: "plugin "
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") return {};
+    if (a.size() > 1 && a[0] == '-') {
+      const std::string name = a.substr(0, a.find('='));
+      const auto* o = find_option(at, name);
+      if (o && name.size() == a.size() && o->get_items_expected_min() > 0) ++i;  // skip its value
+      continue;
+    }
+    // Option groups are unnamed subcommands to CLI11; commands have names.
+    const auto subs = at->get_subcommands([](CLI::App* sub) { return !sub->get_name().empty(); });
+    if (subs.empty()) return {};  // the command's own arguments
+    std::vector<std::string> names;
+    for (const auto* sub : subs) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), a) != names.end()) {
+      at = at->get_subcommand(a);
+      words += a + " ";
+      continue;
+    }
+    std::string message = "unknown command '" + words + a + "'";
+    if (const auto near = vzkit::host::closest_name(a, names); !near.empty())
+      message += "; did you mean '" + words + near + "'?";
+    std::string all;
+    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+    return message + "\n  hint: `vzkit " + words + "--help` lists the commands: " + all;
+  }
+  return {};
 }
 
 }  // namespace
@@ -187,6 +231,10 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
+  if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
 #include <vzkit/kernel/assemble.hpp>
+#include <vzkit/kernel/closest.hpp>
 #include <vzkit/kernel/json_text.hpp>
 #include <vzkit/kernel/swift_export.hpp>
 #include <vzkit/kernel/validate.hpp>
@@ -102,6 +103,10 @@ std::string pretty_json(const std::string& json_text) { return kernel::pretty_js
 std::string valid_utf8(const std::string& text) { return kernel::valid_utf8(text); }
 
 std::string shell_join(const std::vector<std::string>& argv) { return kernel::shell_join(argv); }
+
+std::string closest_name(const std::string& word, const std::vector<std::string>& names) {
+  return kernel::closest(word, names);
+}
 
 
 

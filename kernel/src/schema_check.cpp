@@ -205,19 +205,6 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 std::string join_path(const std::string& base, const std::string& key) { return base.empty() ? key : base + "." + key; }
 std::string join_path(const std::string& base, std::size_t index) { return base + "[" + std::to_string(index) + "]"; }
 
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    auto d = edit_distance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
 namespace {
 
 // Patterns and formats are matched with Boost.Regex rather than valijson's std::regex: libstdc++'s
@@ -523,3 +510,20 @@ void apply_defaults(const json::value& schema, json::value& value) {
 }
 
 }  // namespace vzkit::kernel::detail
+
+namespace vzkit::kernel {
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    auto d = detail::edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+}  // namespace vzkit::kernel

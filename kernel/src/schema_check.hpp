@@ -1,6 +1,7 @@
 // Internal: JSON Schema checks with valijson, turned into path-named diagnostics.
 #pragma once
 
+#include <vzkit/kernel/closest.hpp>
 #include <vzkit/kernel/diagnostic.hpp>
 
 #include <boost/json/value.hpp>
@@ -28,7 +29,6 @@ void apply_defaults(const boost::json::value& schema, boost::json::value& value)
 std::string join_path(const std::string& base, const std::string& key);
 std::string join_path(const std::string& base, std::size_t index);
 
-/// Closest candidate by edit distance (for "did you mean" hints), or "" when none is close.
-std::string closest(const std::string& word, const std::vector<std::string>& candidates);
+using kernel::closest;
 
 }  // namespace vzkit::kernel::detail

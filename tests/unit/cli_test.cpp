@@ -52,6 +52,22 @@ TEST(Cli, HelpTeaches) {
   EXPECT_NE(r.out.find("VZKIT_PLUGIN_PATH"), std::string::npos);
 }
 
+TEST(Cli, AMisspelledCommandIsNamedWithTheClosestOne) {
+  auto r = vzkit("lst");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("error: unknown command 'lst'; did you mean 'list'?"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("A subcommand is required"), std::string::npos) << r.out;
+  r = vzkit("--plugin-path /nowhere plugin chek x.so");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown command 'plugin chek'; did you mean 'plugin check'?"), std::string::npos) << r.out;
+  r = vzkit("frobnicate");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown command 'frobnicate'\n  hint: `vzkit --help` lists the commands: plugins,"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(vzkit("-v plugins").status, 0);  // options before the command are no command
+}
+
 TEST(Cli, PluginsListsNameVersionAndFile) {
   auto r = vzkit("plugins");
   EXPECT_EQ(r.status, 0) << r.out;

@@ -114,6 +114,9 @@ std::string pretty_json(const std::string& json_text);
 std::string valid_utf8(const std::string& text);
 /// A command line as a POSIX shell reads it back: each argument quoted only when it needs it.
 std::string shell_join(const std::vector<std::string>& argv);
+/// The name among `names` closest to a misspelled `word`, for "did you mean" hints; "" when none
+/// is close (the same rule as for plugin names and spec keys).
+std::string closest_name(const std::string& word, const std::vector<std::string>& names);
 
 /// The outcome of one conformance check on a plugin (see `vzkit plugin check`).
 struct ConformanceCheck {
