@@ -60,6 +60,7 @@ struct RunArgs {
 struct CreateArgs {
   host::CreateOptions vm;
   bool json = false;
+  std::vector<std::string> flags;  ///< the options given ("--cpus", "--disk", ...)
 };
 
 int cmd_create(const Globals& g, const CreateArgs& a);

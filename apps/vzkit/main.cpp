@@ -252,7 +252,11 @@ int main(int argc, char** argv) {
     if (*rosetta_status) return cmd_rosetta_status(json);
     if (*rosetta_install) return cmd_rosetta_install();
     if (*rosetta_guest) return cmd_rosetta_setup(g, tag, mount_point);
-    if (*create) return cmd_create(g, create_args);
+    if (*create) {
+      for (const auto* o : create->get_options())
+        if (o->count() > 0 && !o->get_lnames().empty()) create_args.flags.push_back("--" + o->get_lnames().front());
+      return cmd_create(g, create_args);
+    }
     if (*run) return cmd_run(g, run_args);
     if (*stop) return cmd_stop(vm, force, timeout);
     if (*pause) return cmd_pause(vm, true);

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,19 @@ namespace json = boost::json;
 int cmd_create(const Globals& g, const CreateArgs& a) {
   if (!a.vm.spec_file.empty() + !a.vm.installer.empty() + !a.vm.macos.empty() != 1) {
     spdlog::error("give one of --from SPEC, --iso IMAGE with --disk SIZE, or --macos latest|IPSW");
+    return 2;
+  }
+  auto given = [&](const char* flag) { return std::find(a.flags.begin(), a.flags.end(), flag) != a.flags.end(); };
+  for (const char* flag : {"--cpus", "--memory"})
+    if (given(flag) && a.vm.installer.empty()) {
+      spdlog::error("{} is for an installer VM (--iso); {}", flag,
+                    a.vm.spec_file.empty() ? "a macOS VM gets what the restore image asks for"
+                                           : "a VM made --from SPEC takes its cpus and memory from the spec");
+      return 2;
+    }
+  if (given("--disk") && !a.vm.spec_file.empty()) {
+    spdlog::error("--disk is for --iso and --macos; a VM made --from SPEC gets the disks its spec names "
+                  "(\"create_size\" makes a new one)");
     return 2;
   }
   if (!a.vm.installer.empty() && a.vm.disk_size.empty()) {

@@ -14,6 +14,7 @@
 #include <vzkit/kernel/supervisor.hpp>
 #include <vzkit/kernel/validate.hpp>
 #include <vzkit/qemu/machine.hpp>
+#include <vzkit/units.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/json.hpp>
@@ -124,6 +125,45 @@ std::string installer_spec(const CreateOptions& a) {
       json::object{{"plugin", "serial-console"}}};
   return kernel::pretty_json(
       json::object{{"name", a.name}, {"cpus", a.cpus}, {"memory", a.memory}, {"devices", devices}});
+}
+
+// The flags of an installer VM, checked as flags before a spec is made from them: a mistake
+// names the flag and suggests a value for it (`--disk 8` is 8 bytes: "did you mean --disk 8GiB?").
+void check_installer_flags(const CreateOptions& a) {
+  std::error_code ec;
+  if (!fs::is_regular_file(a.installer, ec))
+    throw InputError("--iso '" + a.installer + "' is not a file" +
+                     (fs::exists(a.installer, ec) ? "" : " (looked for " + fs::absolute(a.installer).string() + ")") +
+                     "\n  hint: give the installer image, e.g. --iso debian-12.7.0-amd64-netinst.iso");
+  // `least`: the smallest value accepted; `meant`: a bare number below it is read in the binary unit
+  // that makes it at least this much.
+  auto size_flag = [](const std::string& flag, const std::string& text, std::uint64_t granularity,
+                      std::uint64_t least, std::uint64_t meant, const std::string& what) {
+    const auto bytes = kernel::parse_size(text);
+    if (!bytes)
+      throw InputError(flag + " '" + text + "' is not a size\n  hint: write a number with a unit, e.g. " + flag +
+                       (flag == "--disk" ? " 64GiB" : " 4GiB") + " (K/M/G/T are binary units, KB/MB/GB/TB decimal)");
+    if (*bytes % granularity == 0 && *bytes >= least) return;
+    const std::string bare = text.find_first_not_of("0123456789.") == std::string::npos
+                                 ? " (a size without a unit is in bytes)" : "";
+    throw InputError(flag + " '" + text + "' is " + std::to_string(*bytes) + " bytes" + bare + ", not " + what +
+                     "\n  hint: did you mean " + flag + " " + vzkit::suggest_size(text, granularity, meant) + "?");
+  };
+  size_flag("--disk", a.disk_size, 512, 1ull << 20, 1ull << 30, "a whole number of 512-byte sectors of at least 1MiB");
+  size_flag("--memory", a.memory, 1ull << 20, 64ull << 20, 64ull << 20, "a whole number of MiB of at least 64MiB");
+  if (a.cpus < 1) throw InputError("--cpus must be at least 1, got " + std::to_string(a.cpus));
+}
+
+// Diagnostics about the spec generated from `vzkit create --iso` flags, told as the flags.
+std::vector<Diagnostic> as_flags(std::vector<Diagnostic> ds) {
+  static const std::pair<const char*, const char*> flags[] = {
+      {"cpus", "--cpus"}, {"memory", "--memory"}, {"devices[1].path", "--iso"}, {"devices[2].create_size", "--disk"}};
+  for (auto& d : ds) {
+    d.file = "vzkit create";
+    for (const auto& [path, flag] : flags)
+      if (d.path == path) d.path = flag;
+  }
+  return ds;
 }
 
 void check_name(const std::string& name) {
@@ -369,7 +409,8 @@ Created Host::create_vm(const CreateOptions& a) const {
       text = kernel::pretty_json(parsed.spec->document);
     }
   } else if (!a.installer.empty()) {
-    file = "(generated installer spec)";
+    check_installer_flags(a);
+    file = "vzkit create";
     text = installer_spec(a);
   }
   const std::string engine = !a.macos.empty() ? "vz" : a.engine.empty() ? default_engine() : a.engine;
@@ -380,14 +421,21 @@ Created Host::create_vm(const CreateOptions& a) const {
                                            macos_disk);
       text = macos_spec(a.name, installed.cpus, installed.memory_bytes);  // written once this returns
     }
-    auto spec = checked(m_impl->plugins, m_impl->validate_options(engine, tmp.string()), text, file,
-                        spec_dir.empty() ? tmp : spec_dir, out.warnings);
+    std::optional<kernel::Spec> spec;
+    try {
+      spec = checked(m_impl->plugins, m_impl->validate_options(engine, tmp.string()), text, file,
+                     spec_dir.empty() ? tmp : spec_dir, out.warnings);
+    } catch (const PlanError& e) {
+      if (a.installer.empty()) throw;
+      throw PlanError(as_flags(e.diagnostics));
+    }
+    if (!a.installer.empty()) out.warnings = as_flags(out.warnings);
     kernel::AssembleOptions o;
     o.engine = engine;
     o.bundle_dir = tmp.string();
     o.materialize = true;  // per-VM NVRAM copies, sparse disks
     try {
-      kernel::assemble(spec, m_impl->plugins, o);
+      kernel::assemble(*spec, m_impl->plugins, o);
     } catch (const kernel::AssembleError& e) {
       throw PlanError(convert(e.diagnostics), false);
     }

@@ -1,4 +1,5 @@
 #include <vzkit/kernel/validate.hpp>
+#include <vzkit/units.hpp>
 
 #include "schema_check.hpp"
 
@@ -220,7 +221,7 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
       out.push_back(make("spec.memory-granularity", spec, "memory", "",
                          "must be a whole, non-zero number of MiB, got " + std::to_string(*bytes) + " bytes",
                          "Virtualization.framework and QEMU size guest memory in MiB; try \"" +
-                             format_size(*bytes / (1u << 20) * (1u << 20) + (1u << 20)) + "\""));
+                             vzkit::suggest_size(m->get_string(), 1u << 20, 64u << 20) + "\""));
     } else {
       spec.memory_bytes = *bytes;
     }

@@ -94,6 +94,9 @@ vzkit::vz::SynchronizationMode sync_of(const sdk::Config& c) {
       .value_or(vzkit::vz::SynchronizationMode::full);
 }
 
+// Sizes below this are almost surely a missing unit ("8" for "8GiB"): a warning, not an error.
+constexpr std::uint64_t kSmallest = 1ull << 30;
+
 class VirtioBlk final : public sdk::Plugin {
  public:
   void validate(const sdk::Config& c, const sdk::Context& ctx, sdk::Diagnostics& out) const override {
@@ -109,7 +112,11 @@ class VirtioBlk final : public sdk::Plugin {
       else if (*size % 512 != 0)
         out.error("virtio-blk.create-size-not-multiple-of-512", "create_size",
                   "size '" + text + "' is " + std::to_string(*size) + " bytes, not a multiple of 512",
-                  "disk images are made of 512-byte sectors; try \"" + std::to_string((*size / 512 + 1) * 512) + "\"");
+                  "disk images are made of 512-byte sectors; try \"" + vzkit::suggest_size(text, 512, kSmallest) + "\"");
+      else if (*size < kSmallest)
+        out.warning("virtio-blk.create-size-tiny", "create_size",
+                    "size '" + text + "' is " + std::to_string(*size) + " bytes (a size without a unit is in bytes)",
+                    "did you mean \"" + vzkit::suggest_size(text, 512, kSmallest) + "\"?");
       if (sdk::get_bool(c, "read_only"))
         out.error("virtio-blk.read-only-create", "create_size", "a new, empty image cannot be read-only",
                   "remove create_size, or set read_only to false");

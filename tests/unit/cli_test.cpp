@@ -2,6 +2,7 @@
 #include "test_support.hpp"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -30,6 +31,38 @@ Run vzkit(const std::string& args, bool stdout_only = false) {
 }
 
 std::string data(const std::string& name) { return (data_dir() / name).string(); }
+
+// A $VZKIT_HOME of the test's own, removed afterwards; run() runs vzkit with it.
+class Home {
+ public:
+  Home()
+      : m_dir(std::filesystem::temp_directory_path() /
+              (std::string("vzkit-cli-") + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+               std::to_string(::getpid()))) {
+    std::filesystem::remove_all(m_dir);
+    std::filesystem::create_directories(m_dir);
+  }
+  ~Home() { std::filesystem::remove_all(m_dir); }
+  const std::filesystem::path& dir() const { return m_dir; }
+  std::filesystem::path vms() const { return m_dir / "vms"; }
+  Run run(const std::string& args, bool stdout_only = false) const {
+    ::setenv("VZKIT_HOME", m_dir.c_str(), 1);
+    auto r = vzkit(args, stdout_only);
+    ::unsetenv("VZKIT_HOME");
+    return r;
+  }
+  /// The names in vms/, hidden ones too (a half-made VM is a hidden folder).
+  std::vector<std::string> entries() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(vms(), ec)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  std::filesystem::path m_dir;
+};
 
 class TempSpec {
  public:
@@ -228,6 +261,29 @@ TEST(Cli, PluginCheckRefusesAFileThatIsNoPlugin) {
   EXPECT_EQ(v.at("passed"), false);
   EXPECT_NE(std::string(v.at("load_error").as_string()).find("not a loadable shared library"), std::string::npos) << r.out;
   EXPECT_EQ(vzkit("plugin check").status, 2);  // a usage mistake is invalid input
+}
+
+TEST(Cli, CreateFlagMistakesNameTheFlagAndAFittingValue) {
+  Home home;
+  const std::string iso = data("installer.iso");
+  auto r = home.run("create deb --iso '" + iso + "' --disk 8");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--disk '8' is 8 bytes (a size without a unit is in bytes)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hint: did you mean --disk 8GiB?"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("generated"), std::string::npos) << r.out;
+  r = home.run("create deb --iso '" + iso + "' --disk 8GiB --memory 512MB");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("hint: did you mean --memory 512MiB?"), std::string::npos) << r.out;
+  r = home.run("create deb --iso '" + iso + "' --disk 8GiB --cpus 300");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("vzkit create: --cpus: error: must be between 1 and 256, got 300"), std::string::npos) << r.out;
+  r = home.run("create deb --iso /no/such.iso --disk 8GiB");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--iso '/no/such.iso' is not a file"), std::string::npos) << r.out;
+  r = home.run("create deb --from '" + data("cli-any.json") + "' --memory 1GiB");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--memory is for an installer VM (--iso)"), std::string::npos) << r.out;
+  EXPECT_TRUE(home.entries().empty());  // nothing half-made is left
 }
 
 }  // namespace

@@ -225,6 +225,19 @@ TEST(StorageVirtioBlk, MissingImageWithCreateSizeIsFineAndPlanCreatesNothing) {
   EXPECT_FALSE(fs::exists(data_dir() / "never-created.img"));
 }
 
+TEST(StorageVirtioBlk, ASizeWithoutAUnitSuggestsOne) {
+  auto hint_of = [](const std::string& size, const std::string& code) {
+    for (const auto& d : validate_text(spec({kLinuxBoot, entry("virtio-blk", {{"path", "new.img"}, {"create_size", size}})})))
+      if (d.code == code) return d.hint;
+    return std::string("(no " + code + ")");
+  };
+  EXPECT_EQ(hint_of("8", "virtio-blk.create-size-not-multiple-of-512"),
+            "disk images are made of 512-byte sectors; try \"8GiB\"");
+  EXPECT_EQ(hint_of("512", "virtio-blk.create-size-tiny"), "did you mean \"512GiB\"?");
+  EXPECT_EQ(hint_of("10KB", "virtio-blk.create-size-not-multiple-of-512"),
+            "disk images are made of 512-byte sectors; try \"10KiB\"");
+}
+
 TEST(StorageVirtioBlk, CreateSizeRules) {
   auto with = [](const json::object& config) { return validate_text(spec({kLinuxBoot, entry("virtio-blk", config)})); };
   EXPECT_TRUE(expect_diag(with({{"path", "new.img"}, {"create_size", "1000"}}),

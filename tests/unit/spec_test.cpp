@@ -2,6 +2,8 @@
 // units, unknown keys, defaults, malformed input of every kind.
 #include "test_support.hpp"
 
+#include <vzkit/units.hpp>
+
 #include <vzkit/kernel/spec.hpp>
 
 namespace {
@@ -77,6 +79,28 @@ TEST(Spec, SizesWithUnits) {
   EXPECT_FALSE(kernel::parse_size("0.3B"));
   EXPECT_EQ(kernel::format_size(4ull << 30), "4 GiB");
   EXPECT_EQ(kernel::format_size(1536ull << 20), "1536 MiB");
+}
+
+TEST(Spec, SuggestedSizesKeepTheNumberAndFixTheUnit) {
+  EXPECT_EQ(vzkit::suggest_size("512MB", 1u << 20, 64u << 20), "512MiB");  // not "489MiB"
+  EXPECT_EQ(vzkit::suggest_size("2 GB", 1u << 20, 64u << 20), "2GiB");
+  EXPECT_EQ(vzkit::suggest_size("512", 1u << 20, 64u << 20), "512MiB");
+  EXPECT_EQ(vzkit::suggest_size("4", 1u << 20, 64u << 20), "4GiB");
+  EXPECT_EQ(vzkit::suggest_size("8", 512, 1u << 30), "8GiB");
+  EXPECT_EQ(vzkit::suggest_size("1000000000", 1u << 20, 64u << 20), "954MiB");  // bytes on purpose: rounded
+  EXPECT_EQ(vzkit::suggest_size("1000KiB", 1u << 20), "1MiB");
+  EXPECT_EQ(vzkit::suggest_size("lots", 512), "");
+}
+
+TEST(Spec, MemoryInDecimalUnitsSuggestsTheBinaryUnit) {
+  auto d = validate_text(R"({"name": "vm", "memory": "512MB", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"}]})");
+  bool found = false;
+  for (const auto& x : d)
+    if (x.code == "spec.memory-granularity") {
+      found = true;
+      EXPECT_NE(x.hint.find("try \"512MiB\""), std::string::npos) << x.hint;
+    }
+  EXPECT_TRUE(found) << kernel::format(d);
 }
 
 TEST(Spec, DefaultsComeFromTheSchemas) {

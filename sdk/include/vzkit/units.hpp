@@ -63,4 +63,34 @@ inline std::string format_size(std::uint64_t bytes) {
   return std::to_string(bytes) + " " + names[i];
 }
 
+/// The size a user probably meant when `text` does not fit, for "try ..." hints: the same number
+/// in the binary unit when a decimal one was written ("512MB" -> "512MiB"); a bare number of fewer
+/// than `least` bytes with the smallest binary unit that makes it at least that ("8" -> "8GiB" for
+/// a disk, "512" -> "512MiB" for memory); otherwise the size rounded up to a whole `granularity`.
+/// Written as specs and flags write sizes, without a space. "" when `text` is no size at all.
+inline std::string suggest_size(std::string_view text, std::uint64_t granularity, std::uint64_t least = 0) {
+  const auto bytes = parse_size(text);
+  if (!bytes || granularity == 0) return {};
+  auto fits = [&](const std::string& t) {
+    const auto b = parse_size(t);
+    return b && *b % granularity == 0 && *b >= least;
+  };
+  std::size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) ++digits;
+  const std::string number(text.substr(0, digits));
+  std::string_view unit = text.substr(digits);
+  if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  static constexpr std::string_view decimal[] = {"KB", "MB", "GB", "TB"}, binary[] = {"KiB", "MiB", "GiB", "TiB"};
+  for (std::size_t i = 0; i < 4; ++i)
+    if (unit == decimal[i] && fits(number + std::string(binary[i]))) return number + std::string(binary[i]);
+  if ((unit.empty() || unit == "B") && *bytes < least)
+    for (const auto b : binary)
+      if (fits(number + std::string(b))) return number + std::string(b);
+  std::uint64_t rounded = (*bytes + granularity - 1) / granularity * granularity;
+  if (rounded == 0) rounded = granularity;
+  std::string out = format_size(rounded);
+  out.erase(out.find(' '), 1);
+  return out;
+}
+
 }  // namespace vzkit
