@@ -29,7 +29,7 @@ constexpr const char* kManifest = R"json({
     "properties": {
       "path": {
         "title": "Image file",
-        "description": "Path to the RAW disk image (relative paths are relative to the spec). Its size must be a multiple of 512 bytes. It must exist unless create_size is given.",
+        "description": "Path to the RAW disk image. Its size must be a multiple of 512 bytes. It must exist unless create_size is given. A relative path starts at the spec's folder, or, with create_size, at the VM's own folder: a VM owns the disks it creates (`vzkit delete` removes them, and two VMs made from one spec get one each).",
         "type": "string", "minLength": 1,
         "examples": ["disk.img", "/var/lib/vms/debian/root.img"]
       },
@@ -42,7 +42,7 @@ constexpr const char* kManifest = R"json({
       },
       "create_size": {
         "title": "Create with size",
-        "description": "When the image does not exist, create it empty (sparse) with this size when the VM is created: a number with a unit, a multiple of 512 bytes, e.g. \"64GiB\" (K/M/G/T are binary units, KB/MB/GB/TB decimal). An existing image is kept as it is, never resized or overwritten.",
+        "description": "Create the image empty (sparse) with this size when the VM is created, in the VM's own folder unless path is absolute: a number with a unit, a multiple of 512 bytes, e.g. \"64GiB\" (K/M/G/T are binary units, KB/MB/GB/TB decimal; a number alone is bytes). An existing image is kept as it is, never resized or overwritten.",
         "type": "string",
         "maxLength": 32, "pattern": "^[0-9]+(\\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$",
         "examples": ["64GiB", "512MiB"]
@@ -122,8 +122,21 @@ class VirtioBlk final : public sdk::Plugin {
                   "remove create_size, or set read_only to false");
     }
 
-    sdk::check_disk_image(c, ctx, out, "virtio-blk", "path", /*may_be_absent=*/creates,
-                          "create it (e.g. `truncate -s 64G " + given + "`) or add \"create_size\": \"64GiB\"");
+    if (!creates) {
+      sdk::check_disk_image(c, ctx, out, "virtio-blk", "path", /*may_be_absent=*/false,
+                            "create it (e.g. `truncate -s 64G " + given + "`) or add \"create_size\": \"64GiB\"");
+    } else {
+      // The image the VM made earlier, in its folder, if it made one already.
+      sdk::Context owned = ctx;
+      owned.spec_dir = ctx.bundle_dir.empty() ? ctx.spec_dir : ctx.bundle_dir;
+      const bool made = sdk::check_disk_image(c, owned, out, "virtio-blk", "path", /*may_be_absent=*/true, "");
+      std::error_code ec;
+      if (!made && owned.resolve(given) != ctx.resolve(given) && fs::exists(ctx.resolve(given), ec))
+        out.warning("virtio-blk.image-beside-spec", "path",
+                    "'" + given + "' exists beside the spec (" + ctx.resolve(given) +
+                        "), but this VM creates and uses its own " + owned.resolve(given),
+                    "to use the existing image, remove create_size (or give its absolute path)");
+    }
 
     // The schema says this too; bytes are what the engines limit, so check them here as well.
     if (c.contains("identifier")) {
@@ -179,9 +192,11 @@ class VirtioBlk final : public sdk::Plugin {
   }
 
  private:
-  /// The image's absolute path; creates it (sparse) first when materializing and asked to.
+  /// The image's absolute path; creates it (sparse) first when materializing and asked to. An image
+  /// the VM creates lives in its folder (the bundle), so each VM made from a spec has its own.
   static std::string prepare(const sdk::Config& c, const sdk::Context& ctx) {
-    const std::string image = ctx.resolve(sdk::get_string(c, "path"));
+    const std::string given = sdk::get_string(c, "path");
+    const std::string image = c.contains("create_size") ? ctx.in_bundle(given) : ctx.resolve(given);
     if (ctx.materialize && c.contains("create_size")) {
       const auto size = vzkit::parse_size(sdk::get_string(c, "create_size"));
       if (!size || *size == 0 || *size % 512 != 0)

@@ -286,4 +286,24 @@ TEST(Cli, CreateFlagMistakesNameTheFlagAndAFittingValue) {
   EXPECT_TRUE(home.entries().empty());  // nothing half-made is left
 }
 
+TEST(Cli, AVmCreatedFromASpecOwnsTheDisksItCreates) {
+  Home home;
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"},
+    {"plugin": "virtio-blk", "path": "cli-owned.img", "create_size": "1GiB"}]})");
+  ASSERT_EQ(home.run("create one --from '" + s.path() + "'").status, 0);
+  ASSERT_EQ(home.run("create two --from '" + s.path() + "'").status, 0);
+  EXPECT_FALSE(std::filesystem::exists(data("cli-owned.img")));  // nothing beside the spec
+  for (const char* vm : {"one", "two"})
+    EXPECT_EQ(std::filesystem::file_size(home.vms() / vm / "cli-owned.img"), 1ull << 30) << vm;
+  std::ofstream(home.vms() / "one" / "cli-owned.img", std::ios::in | std::ios::out | std::ios::binary) << "one's data";
+  char two[10] = {};
+  std::ifstream(home.vms() / "two" / "cli-owned.img", std::ios::binary).read(two, sizeof two);
+  EXPECT_EQ(std::string(two, sizeof two), std::string(10, '\0'));  // one disk each
+  auto r = home.run("inspect one --json", true);
+  EXPECT_NE(r.out.find("\"cli-owned.img\""), std::string::npos) << r.out;
+  ASSERT_EQ(home.run("delete one").status, 0);
+  EXPECT_FALSE(std::filesystem::exists(home.vms() / "one"));
+  EXPECT_EQ(home.entries(), std::vector<std::string>{"two"});
+}
+
 }  // namespace

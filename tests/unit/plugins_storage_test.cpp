@@ -373,8 +373,10 @@ class StorageMaterialize : public ::testing::Test {
     if (!parsed.spec) return nullptr;
     kernel::ValidateOptions v;
     v.engine = engine;
+    v.bundle_dir = (m_root / "bundle").string();
     auto d = kernel::validate(*parsed.spec, builtin_plugins(), v);
     EXPECT_FALSE(has_errors(d)) << kernel::format(d);
+    m_warnings = d;
     kernel::AssembleOptions a;
     a.engine = engine;
     a.materialize = true;
@@ -388,13 +390,16 @@ class StorageMaterialize : public ::testing::Test {
   }
 
   fs::path m_root;
+  kernel::Diagnostics m_warnings;
 };
 
 TEST_F(StorageMaterialize, QemuCopiesTheStoreAndCreatesTheDiskOnce) {
   const fs::path vars = m_root / "bundle" / "efi-vars.fd";
-  const fs::path disk = m_root / "spec" / "root.img";
+  const fs::path disk = m_root / "bundle" / "root.img";  // the VM owns the disk it creates
   auto plan = materialize("qemu");
   ASSERT_FALSE(plan.is_null());
+  EXPECT_FALSE(fs::exists(m_root / "spec" / "root.img"));
+  EXPECT_EQ(plan.at("blockdevs").at(0).at("properties").at("filename").as_string(), disk.string());
   EXPECT_EQ(plan.at("drives").at(1).at("properties").at("file").as_string(), vars.string());
   EXPECT_EQ(read(vars), "empty variable store");
   ASSERT_TRUE(fs::exists(disk));
@@ -419,7 +424,8 @@ TEST_F(StorageMaterialize, VzCreatesTheDiskAndOpensAnExistingStore) {
   // VZ makes the store itself on first start; the plugin copies no template for it.
   EXPECT_FALSE(fs::exists(vars));
   EXPECT_EQ(plan.at("boot_loader").at("variable_store").at("create"), true);
-  EXPECT_EQ(fs::file_size(m_root / "spec" / "root.img"), 1u << 20);
+  EXPECT_EQ(fs::file_size(m_root / "bundle" / "root.img"), 1u << 20);
+  EXPECT_FALSE(fs::exists(m_root / "spec" / "root.img"));
 
   fs::create_directories(vars.parent_path());
   write(vars, "store made by VZ");
@@ -427,6 +433,18 @@ TEST_F(StorageMaterialize, VzCreatesTheDiskAndOpensAnExistingStore) {
   ASSERT_FALSE(plan.is_null());
   EXPECT_EQ(plan.at("boot_loader").at("variable_store").at("create"), false);
   EXPECT_EQ(read(vars), "store made by VZ");
+}
+
+TEST_F(StorageMaterialize, AnImageBesideTheSpecIsNotTheOneTheVmCreates) {
+  write(m_root / "spec" / "root.img", std::string(512, 'x'));
+  ASSERT_FALSE(materialize("qemu").is_null());
+  EXPECT_TRUE(expect_diag(m_warnings, "virtio-blk.image-beside-spec", "devices[1].path", "virtio-blk"))
+      << kernel::format(m_warnings);
+  EXPECT_EQ(fs::file_size(m_root / "bundle" / "root.img"), 1u << 20);
+  EXPECT_EQ(fs::file_size(m_root / "spec" / "root.img"), 512u);  // the user's file is left alone
+  // Once the VM has its own, there is nothing to warn about.
+  ASSERT_FALSE(materialize("qemu").is_null());
+  EXPECT_FALSE(expect_diag(m_warnings, "virtio-blk.image-beside-spec", "devices[1].path", "virtio-blk"));
 }
 
 }  // namespace
