@@ -142,30 +142,33 @@ int cmd_validate(const Globals& g, const std::string& file, const std::string& e
   const auto v = h.validate_file(file, engine);
   if (as_json) {
     print_json(json::object{{"file", file},
-                            {"engine", engine.empty() ? json::value() : json::value(engine)},
+                            {"engine", v.engine.empty() ? json::value() : json::value(v.engine)},
                             {"valid", v.valid},
                             {"diagnostics", json::parse(host::to_json(v.diagnostics))}});
   } else {
     print_diagnostics(v.diagnostics);
-    if (v.valid) std::printf("%s: valid%s\n", file.c_str(), engine.empty() ? "" : (" for " + engine).c_str());
+    if (v.valid) std::printf("%s: valid%s\n", file.c_str(), v.engine.empty() ? "" : (" for " + v.engine).c_str());
   }
   return v.valid ? 0 : 2;
 }
 
 int cmd_plan(const Globals& g, const std::string& file, const std::string& engine, const std::string& format,
              const std::string& accel) {
-  if (format == "argv" && engine != "qemu") {
+  // Without --engine, --format argv means qemu and swift vz; json, the VM's own or the default engine.
+  const std::string wanted = !engine.empty() ? engine : format == "argv" ? "qemu" : format == "swift" ? "vz" : "";
+  if (format == "argv" && wanted != "qemu") {
     spdlog::error("--format argv is the QEMU command line; use it with --engine qemu");
     return 2;
   }
-  if (format == "swift" && engine != "vz") {
+  if (format == "swift" && wanted != "vz") {
     spdlog::error("--format swift builds a VZVirtualMachineConfiguration; use it with --engine vz");
     return 2;
   }
   auto h = load_plugins(g);
   host::PlanOptions o;
-  o.engine = engine;
+  o.engine = wanted;
   o.accel = accel;
+  o.files_may_be_missing = true;
   host::Plan plan;
   if (const int rc = reported([&] {
         plan = h.plan_file(file, o);

@@ -129,15 +129,22 @@ int main(int argc, char** argv) {
 
   std::string spec, engine, format = "json", accel;
   auto* validate = app.add_subcommand("validate", "Check a VM spec and list every problem (exit 2 if any error)");
-  validate->add_option("spec", spec, "The VM spec (JSON file)")->required()->type_name("SPEC");
-  validate->add_option("--engine", engine, "Also check that every device runs on this engine")
+  validate->add_option("spec", spec,
+                       "The VM spec (JSON file), or a VM's name: its spec, with its paths resolved as when it runs")
+      ->required()
+      ->type_name("SPEC|VM");
+  validate->add_option("--engine", engine,
+                       "Also check that every device runs on this engine (a VM: its own engine unless given)")
       ->check(CLI::IsMember({"vz", "qemu"}));
   validate->add_flag("--json", json, "Print diagnostics as JSON for scripts");
 
-  auto* plan = app.add_subcommand("plan", "Assemble a spec into an engine's plan and print it");
-  plan->add_option("spec", spec, "The VM spec (JSON file)")->required()->type_name("SPEC");
-  plan->add_option("--engine", engine, "vz (Apple Virtualization.framework) or qemu")
-      ->required()
+  auto* plan = app.add_subcommand(
+      "plan", "Assemble a spec into an engine's plan and print it. Files the spec names need not exist yet: a missing "
+              "one is a warning (the plan only refers to it; validate, create and run report it as an error)");
+  plan->add_option("spec", spec, "The VM spec (JSON file), or a VM's name")->required()->type_name("SPEC|VM");
+  plan->add_option("--engine", engine,
+                   "vz (Apple Virtualization.framework) or qemu; default: a VM's own engine, for a spec file " +
+                       vzkit::host::default_engine())
       ->check(CLI::IsMember({"vz", "qemu"}));
   plan->add_option("--format", format,
                    "json: the engine's object model; argv: the QEMU command line; swift: Swift source that builds the "
@@ -186,7 +193,12 @@ int main(int argc, char** argv) {
   RunArgs run_args;
   auto* run = app.add_subcommand("run", "Run a VM (by name, or a spec file directly) until it stops; Ctrl-C asks the "
                                         "guest to power off");
-  run->add_option("vm", run_args.target, "VM name, or a spec file to run directly")->required()->type_name("VM|SPEC");
+  run->add_option("vm", run_args.target,
+                  "VM name, or a spec file to run directly: it runs as a VM of its own named after the spec, made on "
+                  "its first run and kept for the next ones (its disks, its NVRAM); a VM of that name made otherwise "
+                  "is never changed, and the run is refused")
+      ->required()
+      ->type_name("VM|SPEC");
   run->add_flag("--console", run_args.console, "Interactive console: also send what you type to the guest");
   run->add_flag("--detach", run_args.detach, "Run in the background; the console goes to run/console.log");
   run->add_flag("--gui", run_args.gui,

@@ -156,6 +156,7 @@ int cmd_inspect(const std::string& name, bool as_json) {
     const auto v = host::Library{}.inspect(name);
     json::object info{{"name", v.name},         {"dir", v.dir},     {"engine", v.engine},
                       {"spec_dir", v.spec_dir}, {"state", v.state}};
+    if (!v.spec_file.empty()) info["spec_file"] = v.spec_file;
     if (!v.holder.empty()) {
       info["holder"] = v.holder;
       info["run"] = json::parse(v.run_json);
@@ -170,6 +171,7 @@ int cmd_inspect(const std::string& name, bool as_json) {
     }
     std::printf("VM '%s' (%s engine): %s\n  folder: %s\n  paths in its spec resolve in: %s\n", v.name.c_str(),
                 v.engine.c_str(), v.state.c_str(), v.dir.c_str(), v.spec_dir.c_str());
+    if (!v.spec_file.empty()) std::printf("  made by running: %s (its runs keep using this VM)\n", v.spec_file.c_str());
     if (!v.holder.empty()) std::printf("  held by: %s\n", v.holder.c_str());
     for (const auto& f : v.files)
       std::printf("  %-20s %12llu bytes\n", f.name.c_str(), static_cast<unsigned long long>(f.bytes));

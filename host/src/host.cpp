@@ -8,6 +8,7 @@
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
 #include <vzkit/kernel/assemble.hpp>
+#include <vzkit/kernel/bundle.hpp>
 #include <vzkit/kernel/closest.hpp>
 #include <vzkit/kernel/json_text.hpp>
 #include <vzkit/kernel/swift_export.hpp>
@@ -184,10 +185,16 @@ std::optional<std::string> Host::describe(const std::string& plugin, const std::
 }
 
 Validation Host::validate_file(const std::string& file, const std::string& engine) const {
+  kernel::Diagnostic why;
+  const auto source = read_spec_source(file, why);
+  if (!source) return {false, convert(kernel::Diagnostics{why}), engine};
+  const std::string checked = engine.empty() && source->bundle ? source->bundle->engine() : engine;
+  const std::string bundle_dir = source->bundle ? source->bundle->dir.string() : std::string();
   kernel::Diagnostics all;
-  const bool valid =
-      kernel::validated(kernel::load_spec(file), m_impl->plugins, m_impl->validate_options(engine), all).has_value();
-  return {valid, convert(all)};
+  const bool valid = kernel::validated(kernel::parse_spec(source->text, source->file, source->spec_dir),
+                                       m_impl->plugins, m_impl->validate_options(checked, bundle_dir), all)
+                         .has_value();
+  return {valid, convert(all), checked};
 }
 
 kernel::ValidateOptions Host::Impl::validate_options(const std::string& engine, const std::string& bundle_dir) const {
@@ -216,19 +223,41 @@ Validation Host::validate(const std::string& spec_json, const std::string& spec_
   const bool valid = kernel::validated(kernel::parse_spec(spec_json, file_name, spec_dir), m_impl->plugins,
                                        m_impl->validate_options(engine), all)
                          .has_value();
-  return {valid, convert(all)};
+  return {valid, convert(all), engine};
 }
 
+namespace {
+
+// A file or folder the spec names does not exist: plugins name such diagnostics "...-missing"
+// (docs/plugins.md), and a plan, which only refers to the file, reports them as warnings.
+void allow_missing_files(kernel::Diagnostics& ds) {
+  constexpr std::string_view suffix = "-missing";
+  for (auto& d : ds) {
+    if (d.severity != kernel::Severity::error || d.code.size() < suffix.size() ||
+        d.code.compare(d.code.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    d.severity = kernel::Severity::warning;
+    d.hint += (d.hint.empty() ? "" : "; ") + std::string("the plan only refers to it, `vzkit run` needs it");
+  }
+}
+
+}  // namespace
+
 Plan Host::Impl::plan(kernel::ParsedSpec parsed, const PlanOptions& options) const {
-  kernel::Diagnostics found;
-  auto spec = kernel::validated(std::move(parsed), plugins, validate_options(options.engine, options.bundle_dir), found);
-  if (!spec) throw PlanError(convert(found));
+  kernel::Diagnostics found = parsed.diagnostics;
+  if (!parsed.spec) throw PlanError(convert(found));
+  const std::string engine = options.engine.empty() ? default_engine() : options.engine;
+  auto checked = kernel::validate(*parsed.spec, plugins, validate_options(engine, options.bundle_dir));
+  if (options.files_may_be_missing) allow_missing_files(checked);
+  found.insert(found.end(), checked.begin(), checked.end());
+  if (kernel::has_errors(found)) throw PlanError(convert(found));
+  auto spec = std::make_optional(std::move(*parsed.spec));
   kernel::AssembleOptions ao;
-  ao.engine = options.engine;
+  ao.engine = engine;
   ao.bundle_dir = options.bundle_dir;
   ao.materialize = options.materialize;
   ao.accel = options.accel == "auto"
-                 ? bridge::qemu::choose_accelerator("auto", kernel::effective_arch(*spec, options.engine)).accel
+                 ? bridge::qemu::choose_accelerator("auto", kernel::effective_arch(*spec, engine)).accel
                  : options.accel;
   kernel::Plan p;
   try {
@@ -247,8 +276,21 @@ Plan Host::plan(const std::string& spec_json, const std::string& spec_dir, const
   return m_impl->plan(kernel::parse_spec(spec_json, file_name, spec_dir), options);
 }
 
+Plan Host::Impl::plan(const SpecSource& source, PlanOptions options) const {
+  if (source.bundle) {
+    if (options.engine.empty()) options.engine = source.bundle->engine();
+    if (options.bundle_dir.empty()) options.bundle_dir = source.bundle->dir.string();
+  } else if (const auto name = spec_name(source.text); options.bundle_dir.empty() && kernel::valid_vm_name(name)) {
+    options.bundle_dir = (kernel::vms_dir() / name).string();  // where `vzkit run SPEC` keeps its files
+  }
+  return plan(kernel::parse_spec(source.text, source.file, source.spec_dir), options);
+}
+
 Plan Host::plan_file(const std::string& file, const PlanOptions& options) const {
-  return m_impl->plan(kernel::load_spec(file), options);
+  kernel::Diagnostic why;
+  const auto source = read_spec_source(file, why);
+  if (!source) throw PlanError(convert(kernel::Diagnostics{why}));
+  return m_impl->plan(*source, options);
 }
 
 std::unique_ptr<Session> Host::create_session(const Plan& plan, const SessionOptions& options) const {

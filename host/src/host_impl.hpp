@@ -3,6 +3,7 @@
 #pragma once
 
 #include <vzkit/host.hpp>
+#include <vzkit/kernel/bundle.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 #include <vzkit/kernel/spec.hpp>
 #include <vzkit/kernel/validate.hpp>
@@ -46,6 +47,22 @@ inline std::vector<Diagnostic> warnings_of(const std::vector<Diagnostic>& all) {
   return out;
 }
 
+/// The spec a command names: a spec file, a VM by name, or a VM's own spec.json. A VM's spec
+/// resolves its relative paths as `vzkit run NAME` does (in the folder recorded with the VM).
+struct SpecSource {
+  std::string text;
+  std::string file;                      ///< names the spec in diagnostics
+  std::filesystem::path spec_dir;        ///< where its relative paths resolve
+  std::optional<kernel::Bundle> bundle;  ///< the VM whose spec it is
+};
+
+/// Reads what `target` names. nullopt, with `why` set (code spec.unreadable: "no spec file or VM
+/// named 'web'", with a "did you mean" among the VMs), when it names neither.
+std::optional<SpecSource> read_spec_source(const std::string& target, kernel::Diagnostic& why);
+
+/// The "name" of spec text, "" when it has none (validation then says so).
+std::string spec_name(const std::string& text);
+
 }  // namespace detail
 
 struct Host::Impl {
@@ -53,6 +70,7 @@ struct Host::Impl {
   mutable std::vector<PluginInfo> infos;  ///< made by Host::plugins() on first use
   std::vector<LoadProblem> problems;
   Plan plan(kernel::ParsedSpec parsed, const PlanOptions& options) const;
+  Plan plan(const detail::SpecSource& source, PlanOptions options) const;
   /// Validation options for `engine`, with the host's bounds when the engine reports them (vz).
   kernel::ValidateOptions validate_options(const std::string& engine, const std::string& bundle_dir = {}) const;
   /// vz_host_facts() as an object, asked of the runner once per Host; empty without a VZ engine.

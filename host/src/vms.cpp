@@ -84,6 +84,7 @@ VmInfo info_of(const kernel::Bundle& b, bool details) {
   v.dir = b.dir.string();
   v.engine = b.engine();
   v.spec_dir = b.spec_dir().string();
+  v.spec_file = b.run_spec_file();
   v.run_json = "{}";
   // The lock and the state file are read once.
   std::string holder;
@@ -397,11 +398,14 @@ Created Host::create_vm(const CreateOptions& a) const {
     require_engine(a.name, "vz", false);
     file = "(macOS installer spec)";
   } else if (!a.spec_file.empty()) {
-    file = a.spec_file;
-    std::error_code ec;
-    if (!fs::is_regular_file(a.spec_file, ec)) throw InputError("cannot read the spec file '" + a.spec_file + "'");
-    text = read_file(a.spec_file);
-    spec_dir = fs::absolute(a.spec_file).parent_path();
+    // A spec file, or another VM: the new one gets the same spec, with files of its own.
+    kernel::Diagnostic why;
+    auto source = read_spec_source(a.spec_file, why);
+    if (!source) throw PlanError(convert(kernel::Diagnostics{why}));
+    file = source->file;
+    text = source->text;
+    // A generated spec's paths resolve in its VM's folder; the copy's, in the copy's.
+    if (!source->bundle || source->bundle->meta.contains("spec_dir")) spec_dir = source->spec_dir;
     // The VM is named by the caller; the spec's own name must agree.
     auto parsed = kernel::parse_spec(text, file, spec_dir);
     if (parsed.spec && parsed.spec->document.is_object()) {
@@ -507,35 +511,62 @@ void require_rosetta(const kernel::Spec& spec, const RunOptions& a, const json::
 
 }  // namespace
 
+namespace {
+
+// A spec run may use only a VM that runs of the same spec file made: never one `vzkit create`
+// made, nor one of another spec that happens to have the same name.
+void require_made_by_runs_of(const kernel::Bundle& b, const std::string& own, const std::string& target) {
+  const std::string made_by = b.run_spec_file();
+  if (made_by == own) return;
+  throw InputError("VM '" + b.name + "' already exists (" +
+                   (made_by.empty() ? "made by `vzkit create`" : "made by running " + made_by) + "); running " +
+                   target + " would change it, and a spec run never changes an existing VM\n  hint: run that VM "
+                   "with `vzkit run " + b.name + "`, or give this spec another \"name\" to run it as a VM of its own");
+}
+
+// Removes the folder of a VM made for a run that then could not start, unless cleared.
+struct RemoveUnlessKept {
+  fs::path dir;
+  RemoveUnlessKept() = default;
+  RemoveUnlessKept(const RemoveUnlessKept&) = delete;
+  ~RemoveUnlessKept() {
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+};
+
+}  // namespace
+
 PreparedRun Host::prepare_run(const RunOptions& a) const {
   if (a.display != "none" && a.display != "window" && a.display != "vnc")
     throw InputError("display '" + a.display + "' is not one of none, window, vnc");
   if (a.supervisor_command.empty()) throw InputError("RunOptions.supervisor_command is required");
   std::error_code ec;
-  const bool is_file = fs::is_regular_file(a.target, ec);
-  std::optional<kernel::Bundle> bundle;
-  std::string text, file, engine;
-  fs::path spec_dir;
+  kernel::Diagnostic why;
+  auto source = read_spec_source(a.target, why);
+  if (!source) throw PlanError(convert(kernel::Diagnostics{why}));
+  // A spec file runs as a VM of its own (docs/architecture.md): `target` names no VM.
+  const bool is_file = !source->bundle;
+  std::optional<kernel::Bundle> bundle = std::move(source->bundle);
+  const std::string& text = source->text;
+  const std::string& file = source->file;
+  const fs::path& spec_dir = source->spec_dir;
+  std::string engine;
   std::vector<Diagnostic> warnings;
   std::optional<kernel::Spec> spec;
+  RemoveUnlessKept made_now;  // a VM this run makes is removed again if the run cannot start
   if (is_file) {
-    // A spec file runs directly: its bundle (named after the spec) is made or refreshed.
     engine = a.engine.empty() ? default_engine() : a.engine;  // until its bundle says otherwise
-    file = a.target;
-    text = read_file(a.target);
-    spec_dir = fs::absolute(a.target).parent_path();
-    auto parsed = kernel::parse_spec(text, file, spec_dir);
-    const json::value* n = parsed.spec && parsed.spec->document.is_object()
-                               ? parsed.spec->document.get_object().if_contains("name")
-                               : nullptr;
-    if (!n || !n->is_string() || !kernel::valid_vm_name(std::string(n->get_string()))) {
+    const std::string vm_name = spec_name(text);
+    if (!kernel::valid_vm_name(vm_name)) {
       // Everything wrong with it, the name included, is reported in full.
       checked(m_impl->plugins, m_impl->validate_options(engine), text, file, spec_dir, warnings);
-      check_name(n && n->is_string() ? std::string(n->get_string()) : std::string());
+      check_name(vm_name);
     }
-    const std::string vm_name(n->get_string());
+    const std::string own = fs::weakly_canonical(fs::absolute(a.target)).string();
     std::string err;
     bundle = kernel::open_bundle(vm_name, err);
+    if (bundle) require_made_by_runs_of(*bundle, own, a.target);
     if (bundle && a.engine.empty()) engine = bundle->engine();
     if (bundle && bundle->engine() != engine)
       throw InputError("VM '" + vm_name + "' was created for the " + bundle->engine() + " engine, not " + engine +
@@ -544,18 +575,15 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
     require_engine(vm_name, engine, a.display == "window");
     spec = checked(m_impl->plugins, m_impl->validate_options(engine, (kernel::vms_dir() / vm_name).string()), text,
                    file, spec_dir, warnings);
-    if (!bundle) bundle = kernel::create_bundle(vm_name, text, spec_dir, engine, nullptr);
+    if (!bundle) {
+      bundle = kernel::create_bundle(vm_name, text, spec_dir, engine, nullptr, json::object{{"spec_file", own}});
+      made_now.dir = bundle->dir;
+    }
   } else {
-    if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json")
-      throw InputError("cannot read the spec file '" + a.target + "'");
-    bundle = open_or_throw(a.target);
     engine = bundle->engine();
     if (!a.engine.empty() && a.engine != engine)
       throw InputError("VM '" + bundle->name + "' was created for the " + engine + " engine, not " + a.engine);
     require_engine(bundle->name, engine, a.display == "window");
-    file = bundle->spec_file().string();
-    text = read_file(bundle->spec_file());
-    spec_dir = bundle->spec_dir();
   }
   if (engine == "vz" && a.display == "vnc")
     throw InputError("the vz engine has no VNC server; use --gui for a window, or run without a display");
@@ -590,6 +618,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   kernel::write_atomic(bundle->run_dir() / "plan.json", kernel::pretty_json(plan.model));
   lock->describe_holder("vzkit run " + bundle->name + " (starting)");
 
+  made_now.dir.clear();  // prepared: the VM stays
   auto impl = std::make_unique<PreparedRun::Impl>(
       PreparedRun::Impl{*bundle, std::move(*lock), bundle->name, bundle->dir.string(), choice.accel, choice.warning,
                         std::move(warnings), a.supervisor_command});

@@ -57,6 +57,11 @@ std::string Bundle::engine() const {
   return "qemu";
 }
 
+std::string Bundle::run_spec_file() const {
+  if (const auto* f = meta.if_contains("spec_file"); f && f->is_string()) return std::string(f->get_string());
+  return {};
+}
+
 fs::path vms_dir() { return vzkit_home() / "vms"; }
 
 bool valid_vm_name(const std::string& name) {
@@ -107,6 +112,24 @@ std::optional<Bundle> open_bundle(const std::string& name, std::string& error) {
   return b;
 }
 
+std::optional<Bundle> bundle_of_spec_file(const fs::path& file) {
+  if (file.filename() != "spec.json") return std::nullopt;
+  std::error_code ec;
+  const fs::path dir = fs::absolute(file, ec).parent_path();
+  if (ec || !fs::is_regular_file(dir / "bundle.json", ec)) return std::nullopt;
+  const std::string name = dir.filename().string();
+  // A bundle under $VZKIT_HOME/vms is opened by name, as `vzkit run NAME` opens it.
+  if (fs::equivalent(dir.parent_path(), vms_dir(), ec)) {
+    std::string err;
+    return open_bundle(name, err);
+  }
+  try {
+    return Bundle{name, dir, read_meta(dir)};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::vector<Bundle> list_bundles() {
   std::vector<Bundle> out;
   std::error_code ec;
@@ -121,7 +144,8 @@ std::vector<Bundle> list_bundles() {
 }
 
 Bundle create_bundle(const std::string& name, const std::string& spec_text, const fs::path& spec_dir,
-                     const std::string& engine, const std::function<void(const fs::path&)>& fill) {
+                     const std::string& engine, const std::function<void(const fs::path&)>& fill,
+                     const json::object& extra_meta) {
   if (!valid_vm_name(name))
     throw std::runtime_error("'" + name + "' is not a valid VM name (letters, digits, '.', '_', '-'; at most 64)");
   const fs::path final_dir = vms_dir() / name;
@@ -136,6 +160,7 @@ Bundle create_bundle(const std::string& name, const std::string& spec_text, cons
   try {
     json::object meta{{"name", name}, {"engine", engine}, {"created", static_cast<std::int64_t>(std::time(nullptr))}};
     if (!spec_dir.empty()) meta["spec_dir"] = spec_dir.string();  // absent: paths resolve in the bundle
+    for (const auto& kv : extra_meta) meta[kv.key()] = kv.value();
     if (fill) fill(tmp);
     write_atomic(tmp / "spec.json", spec_text);
     write_atomic(tmp / "bundle.json", pretty_json(meta));

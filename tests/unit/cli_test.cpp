@@ -306,4 +306,60 @@ TEST(Cli, AVmCreatedFromASpecOwnsTheDisksItCreates) {
   EXPECT_EQ(home.entries(), std::vector<std::string>{"two"});
 }
 
+TEST(Cli, ValidateAndPlanTakeAVmNameOrItsSpecFileAndResolveItsPathsAsRunDoes) {
+  Home home;
+  // Relative paths (vmlinuz, disk.img) resolve in tests/data, where the spec came from.
+  TempSpec s(R"({"name": "x", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"},
+    {"plugin": "virtio-blk", "path": "disk.img"}]})");
+  ASSERT_EQ(home.run("create web --from '" + s.path() + "'").status, 0);
+  auto r = home.run("validate web");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("web: valid for qemu"), std::string::npos) << r.out;  // the VM's own engine
+  const std::string bundle_spec = (home.vms() / "web" / "spec.json").string();
+  r = home.run("validate '" + bundle_spec + "' --json", true);
+  EXPECT_EQ(r.status, 0) << r.out;  // no false "does not exist": paths resolve where the VM's do
+  EXPECT_EQ(json::parse(r.out).at("engine"), "qemu");
+  r = home.run("plan web --format argv", true);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("filename=" + data("disk.img")), std::string::npos) << r.out;
+  r = home.run("validate wbe");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("no spec file or VM named 'wbe'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("did you mean the VM 'web'?"), std::string::npos) << r.out;
+  r = home.run("create web2 --from web");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(home.run("validate web2").status, 0);
+}
+
+TEST(Cli, PlanReportsFilesItOnlyRefersToAsWarnings) {
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "no-such-kernel"},
+    {"plugin": "virtio-blk", "path": "no-such.img"}, {"plugin": "entropy", "nonsense": 1}]})");
+  auto r = vzkit("plan '" + s.path() + "' --engine qemu");
+  EXPECT_EQ(r.status, 2);  // a real mistake is still an error
+  EXPECT_NE(r.out.find("devices[0].kernel: warning: file 'no-such-kernel' does not exist"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown key 'nonsense'"), std::string::npos) << r.out;
+  TempSpec ok(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "no-such-kernel"},
+    {"plugin": "virtio-blk", "path": "no-such.img"}]})");
+  r = vzkit("plan '" + ok.path() + "' --format argv");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("devices[1].path: warning: image 'no-such.img' does not exist"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the plan only refers to it, `vzkit run` needs it"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-kernel " + data("no-such-kernel")), std::string::npos) << r.out;
+  EXPECT_EQ(vzkit("validate '" + ok.path() + "'").status, 2);  // validate answers "can it run?"
+}
+
+TEST(Cli, ASpecRunNeverChangesAnExistingVm) {
+  Home home;
+  TempSpec s(R"({"name": "web", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"}]})");
+  ASSERT_EQ(home.run("create web --from '" + s.path() + "'").status, 0);
+  const auto spec_before = home.run("inspect web --json", true).out;
+  TempSpec other(R"({"name": "web", "memory": "1GiB", "devices": [{"plugin": "linux-boot", "kernel": "initrd.img"}]})");
+  auto r = home.run("run '" + other.path() + "' --accel tcg");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("VM 'web' already exists (made by `vzkit create`)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("a spec run never changes an existing VM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hint: run that VM with `vzkit run web`"), std::string::npos) << r.out;
+  EXPECT_EQ(home.run("inspect web --json", true).out, spec_before);  // spec and folder untouched
+}
+
 }  // namespace

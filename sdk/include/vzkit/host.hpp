@@ -78,6 +78,7 @@ struct LoadProblem {
 struct Validation {
   bool valid = false;  ///< no errors (warnings allowed)
   std::vector<Diagnostic> diagnostics;
+  std::string engine;  ///< the engine it was checked for ("" none)
 };
 
 /// A plan for one engine.
@@ -144,8 +145,15 @@ struct Options {
 };
 
 struct PlanOptions {
+  /// "qemu" or "vz"; "" = a VM's own engine (plan_file of a VM), else default_engine().
   std::string engine = "qemu";
-  std::string bundle_dir;    ///< where the VM keeps its files (default: the spec's folder)
+  /// Where the VM keeps its files. Default: plan() the spec's folder; plan_file() the VM's
+  /// folder, and for a spec file the folder `vzkit run SPEC` keeps them in ($VZKIT_HOME/vms/NAME).
+  std::string bundle_dir;
+  /// Files and folders the spec names that do not exist are warnings rather than errors: a plan
+  /// only refers to them (`vzkit plan`). Their diagnostics are those whose code ends in
+  /// "-missing" (linux-boot.kernel-missing, virtio-blk.image-missing, ...).
+  bool files_may_be_missing = false;
   bool materialize = false;  ///< create the files the plan names (NVRAM copies, new disks)
   std::string accel = "tcg"; ///< qemu: "tcg", "kvm", or "auto" (probe the host)
 };
@@ -184,6 +192,7 @@ struct VmInfo {
   std::string dir;
   std::string engine;
   std::string spec_dir;   ///< where relative paths in its spec resolve
+  std::string spec_file;  ///< the spec file whose runs (`vzkit run SPEC`) made it; "" when `vzkit create` did
   std::string state;      ///< stopped, starting, running, paused, stopping, error
   std::string holder;     ///< who runs it (pid, command), while it runs
   std::string run_json;   ///< run/state.json while it runs, "{}" otherwise
@@ -211,7 +220,10 @@ struct Created {
 };
 
 struct RunOptions {
-  std::string target;          ///< a VM's name, or a spec file (its VM is made or refreshed)
+  /// A VM's name, or a spec file. A spec file runs as a VM of its own, named after the spec and
+  /// made on its first run; later runs of the same file reuse it (its disks and NVRAM). A VM of
+  /// that name that `vzkit create` or another spec file made is never changed: the run is refused.
+  std::string target;
   std::string engine;          ///< "" = the VM's own; for a spec file, default_engine()
   std::string accel = "auto";  ///< qemu: auto (KVM if it really works here, else TCG), kvm, tcg
   std::string display = "none";  ///< none, window (the engine's own window), vnc (127.0.0.1)
@@ -307,11 +319,14 @@ class Host {
   /// what does not depend on an engine.
   Validation validate(const std::string& spec_json, const std::string& spec_dir, const std::string& engine = "",
                       const std::string& file_name = "spec.json") const;
-  /// Reads and validates a spec file (an unreadable file is a diagnostic too).
+  /// Reads and validates a spec file, or a VM's spec (`file` is its name or its folder's spec.json;
+  /// its paths resolve as when it runs, and `engine` "" means its own). Naming neither is a
+  /// diagnostic too.
   Validation validate_file(const std::string& file, const std::string& engine = "") const;
   /// Validates then assembles. Throws PlanError.
   Plan plan(const std::string& spec_json, const std::string& spec_dir, const PlanOptions& options,
             const std::string& file_name = "spec.json") const;
+  /// plan() for a spec file or a VM, as validate_file() reads them.
   Plan plan_file(const std::string& file, const PlanOptions& options) const;
 
   /// Creates a VM on disk (atomically: nothing is left when it fails). Throws InputError,

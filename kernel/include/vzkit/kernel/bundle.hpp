@@ -16,7 +16,7 @@ namespace vzkit::kernel {
 struct Bundle {
   std::string name;
   std::filesystem::path dir;
-  boost::json::object meta;  ///< bundle.json: name, engine, created, spec_dir
+  boost::json::object meta;  ///< bundle.json: name, engine, created, spec_dir, spec_file
 
   std::filesystem::path spec_file() const { return dir / "spec.json"; }
   std::filesystem::path run_dir() const { return dir / "run"; }
@@ -24,6 +24,9 @@ struct Bundle {
   /// Where relative paths in the spec resolve (the folder the spec came from).
   std::filesystem::path spec_dir() const;
   std::string engine() const;
+  /// The spec file whose runs (`vzkit run SPEC`) made this VM and may keep using it; "" for a VM
+  /// made by `vzkit create`, which a spec run never changes.
+  std::string run_spec_file() const;
 };
 
 /// $VZKIT_HOME/vms
@@ -33,6 +36,8 @@ bool valid_vm_name(const std::string& name);
 
 /// Opens an existing bundle. nullopt (with `error` set) when it does not exist or is damaged.
 std::optional<Bundle> open_bundle(const std::string& name, std::string& error);
+/// The bundle whose own spec `file` is (<bundle>/spec.json next to its bundle.json), if it is one.
+std::optional<Bundle> bundle_of_spec_file(const std::filesystem::path& file);
 std::vector<Bundle> list_bundles();
 
 /// Creates a bundle atomically (an empty `spec_dir` means the spec's paths resolve inside the
@@ -40,9 +45,11 @@ std::vector<Bundle> list_bundles();
 /// there), then bundle.json and spec.json are written and the folder is renamed into place. If
 /// anything throws, the temporary folder is removed and nothing is left behind. `spec_text` is
 /// read after `fill` returns, so `fill` may complete it (a spec whose values an installer decides).
-/// Throws std::runtime_error when the name is taken or invalid.
+/// `meta` adds keys to bundle.json (e.g. "spec_file"). Throws std::runtime_error when the name is
+/// taken or invalid.
 Bundle create_bundle(const std::string& name, const std::string& spec_text, const std::filesystem::path& spec_dir,
-                     const std::string& engine, const std::function<void(const std::filesystem::path&)>& fill);
+                     const std::string& engine, const std::function<void(const std::filesystem::path&)>& fill,
+                     const boost::json::object& meta = {});
 
 /// Rewrites the bundle's spec and metadata (atomically each), e.g. when a spec file is run again.
 void update_bundle(Bundle& bundle, const std::string& spec_text, const std::filesystem::path& spec_dir);
