@@ -413,6 +413,11 @@ if [ "$(arg vzkit.wait)" = 1 ]; then
     err "wait no power button input device"
   fi
 fi
+# A guest that ignores the power button: only a forced stop ends it
+if [ "$(arg vzkit.wait)" = ignore ]; then
+  echo "VZKIT wait ignoring power-button"
+  while :; do sleep 3600; done
+fi
 
 echo "VZKIT done uptime=$(uptime_s)"
 sync

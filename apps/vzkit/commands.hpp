@@ -72,5 +72,6 @@ int cmd_list(bool json);
 int cmd_inspect(const std::string& name, bool json);
 int cmd_delete(const std::string& name);
 int cmd_screenshot(const std::string& name, const std::string& file);
+int cmd_logs(const std::string& name, int previous, bool follow);
 
 }  // namespace vzkit::app

@@ -238,6 +238,15 @@ int main(int argc, char** argv) {
   inspect->add_flag("--json", json, "Print JSON for scripts");
   auto* del = app.add_subcommand("delete", "Delete a stopped VM and all its files");
   del->add_option("vm", vm, "VM name")->required();
+  int previous = 0;
+  bool follow = false;
+  auto* logs = app.add_subcommand("logs", "Print a VM's console log: of its current or last run, or of one before "
+                                          "(run/ keeps the last 4 runs' logs, also QEMU's and the supervisor's)");
+  logs->add_option("vm", vm, "VM name")->required();
+  logs->add_option("-p,--previous", previous, "The log of the run N runs before the last (1 to 4)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 4));
+  logs->add_flag("-f,--follow", follow, "Keep printing what the guest writes while the VM runs");
   std::string shot;
   auto* screenshot = app.add_subcommand("screenshot", "Save a running VM's screen as PNG (needs a display device)");
   screenshot->add_option("vm", vm, "VM name")->required();
@@ -277,6 +286,7 @@ int main(int argc, char** argv) {
     if (*inspect) return cmd_inspect(vm, json);
     if (*del) return cmd_delete(vm);
     if (*screenshot) return cmd_screenshot(vm, shot);
+    if (*logs) return cmd_logs(vm, previous, follow);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

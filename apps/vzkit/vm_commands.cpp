@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -105,13 +107,21 @@ int cmd_supervise(const std::vector<std::string>& args) {
 
 int cmd_stop(const std::string& name, bool force, int timeout) {
   return reported([&] {
-    const auto outcome = host::Library{}.stop(name, force, std::chrono::seconds(timeout), [&] {
-      std::fprintf(stderr, "vzkit: the guest did not power off within %d s; stopping it\n", timeout);
-    });
+    const auto outcome = host::Library{}.stop(
+        name, force, std::chrono::seconds(timeout),
+        [&] { std::fprintf(stderr, "vzkit: the guest did not power off within %d s; stopping it by force\n", timeout); },
+        [&] {
+          std::fprintf(stderr,
+                       "vzkit: pressed the power button of '%s'; waiting up to %d s for the guest to power off, then "
+                       "stopping it by force (--timeout sets the wait, --force skips it)\n",
+                       name.c_str(), timeout);
+        });
     switch (outcome) {
       case host::StopOutcome::not_running: std::printf("VM '%s' is not running\n", name.c_str()); break;
       case host::StopOutcome::powered_off: std::printf("VM '%s' stopped (the guest powered off)\n", name.c_str()); break;
-      case host::StopOutcome::stopped: std::printf("VM '%s' stopped\n", name.c_str()); break;
+      case host::StopOutcome::stopped:
+        std::printf("VM '%s' stopped%s\n", name.c_str(), force ? "" : " by force (the guest did not power off in time)");
+        break;
       case host::StopOutcome::killed:
         std::printf("VM '%s' stopped (its supervisor had to be killed)\n", name.c_str());
         break;
@@ -192,6 +202,28 @@ int cmd_screenshot(const std::string& name, const std::string& file) {
   return reported([&] {
     host::Library{}.screenshot(name, file);
     std::printf("saved %s\n", std::filesystem::absolute(file).string().c_str());
+    return 0;
+  });
+}
+
+int cmd_logs(const std::string& name, int previous, bool follow) {
+  return reported([&] {
+    const host::Library vms;
+    const std::string file = vms.console_log(name, previous);
+    std::ifstream in(file, std::ios::binary);
+    char buf[65536];
+    auto drain = [&] {
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) std::cout.write(buf, in.gcount());
+      std::cout.flush();
+      in.clear();  // at the end for now; a running guest may write more
+    };
+    drain();
+    // A later run starts a new log (this one becomes console.log.1): stop with the run.
+    while (follow && previous == 0 && vms.is_running(name)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      drain();
+    }
+    if (follow) drain();
     return 0;
   });
 }

@@ -202,7 +202,7 @@ VmInfo Library::inspect(const std::string& name) const { return info_of(open_or_
 void Library::remove(const std::string& name) const { kernel::delete_bundle(open_or_throw(name)); }
 
 StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seconds timeout,
-                          const std::function<void()>& on_timeout) const {
+                          const std::function<void()>& on_timeout, const std::function<void()>& on_asked) const {
   const auto b = open_or_throw(name);
   if (!kernel::BundleLock::is_held(b)) return StopOutcome::not_running;
   const std::string ctl = (b.run_dir() / "ctl.sock").string();
@@ -215,6 +215,7 @@ StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seco
   };
   if (!force) {
     send("system_powerdown");
+    if (on_asked) on_asked();
     if (wait_until_unlocked(b, timeout)) return StopOutcome::powered_off;
     if (on_timeout) on_timeout();
   }
@@ -251,6 +252,28 @@ std::string pause_or_resume(const std::string& name, bool pause) {
 
 std::string Library::pause(const std::string& name) const { return pause_or_resume(name, true); }
 std::string Library::resume(const std::string& name) const { return pause_or_resume(name, false); }
+
+std::string Library::console_log(const std::string& name, int previous) const {
+  const auto b = open_or_throw(name);
+  if (previous < 0 || previous > kernel::kKeptRunLogs)
+    throw InputError("--previous " + std::to_string(previous) + " is not kept: vzkit keeps the logs of the last " +
+                     std::to_string(kernel::kKeptRunLogs) + " runs before the current one (1 to " +
+                     std::to_string(kernel::kKeptRunLogs) + ")");
+  const fs::path log = b.run_dir() / (previous == 0 ? "console.log" : "console.log." + std::to_string(previous));
+  std::error_code ec;
+  if (fs::is_regular_file(log, ec)) return log.string();
+  std::string kept;
+  for (int k = 0; k <= kernel::kKeptRunLogs; ++k)
+    if (fs::is_regular_file(b.run_dir() / (k == 0 ? "console.log" : "console.log." + std::to_string(k)), ec))
+      kept += (kept.empty() ? "" : ", ") + (k == 0 ? std::string("the last run") : "--previous " + std::to_string(k));
+  throw std::runtime_error(
+      "VM '" + name + "' has no console log " +
+      (previous == 0 ? std::string("yet") : "of the run " + std::to_string(previous) + " before the last") +
+      (kept.empty() ? "; it is written while the VM runs with a serial console (`vzkit run " + name + "`)"
+                    : "; there is one of " + kept));
+}
+
+bool Library::is_running(const std::string& name) const { return kernel::BundleLock::is_held(open_or_throw(name)); }
 
 void Library::screenshot(const std::string& name, const std::string& png_file) const {
   const auto b = open_or_throw(name);
@@ -613,7 +636,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   } catch (const kernel::AssembleError& e) {
     throw PlanError(convert(e.diagnostics), false);
   }
-  fs::remove_all(bundle->run_dir(), ec);  // left by an earlier run; the lock is ours
+  kernel::clear_run_dir(*bundle);  // left by an earlier run, but its logs; the lock is ours
   fs::create_directories(bundle->run_dir());
   kernel::write_atomic(bundle->run_dir() / "plan.json", kernel::pretty_json(plan.model));
   lock->describe_holder("vzkit run " + bundle->name + " (starting)");

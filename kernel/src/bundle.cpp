@@ -16,6 +16,7 @@
 #include <functional>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -176,6 +177,30 @@ void update_bundle(Bundle& b, const std::string& spec_text, const fs::path& spec
   b.meta["spec_dir"] = spec_dir.string();
   write_atomic(b.spec_file(), spec_text);
   write_atomic(b.dir / "bundle.json", pretty_json(b.meta));
+}
+
+void clear_run_dir(const Bundle& b) {
+  const fs::path run = b.run_dir();
+  std::error_code ec;
+  std::set<std::string> logs;  // "console.log", "qemu.log", ...
+  std::vector<fs::path> others;
+  static const std::regex rotated("^(.+\\.log)\\.([0-9]+)$");
+  for (const auto& e : fs::directory_iterator(run, ec)) {
+    const std::string name = e.path().filename().string();
+    std::smatch m;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0) logs.insert(name);
+    else if (std::regex_match(name, m, rotated)) logs.insert(m[1]);
+    else others.push_back(e.path());
+  }
+  for (const auto& p : others) fs::remove_all(p, ec);
+  auto at = [&](const std::string& log, int k) { return run / (k == 0 ? log : log + "." + std::to_string(k)); };
+  for (const auto& log : logs) {
+    fs::remove(at(log, kKeptRunLogs), ec);
+    for (int k = kKeptRunLogs - 1; k >= 0; --k) {
+      if (fs::exists(at(log, k), ec)) fs::rename(at(log, k), at(log, k + 1), ec);
+    }
+    for (int k = kKeptRunLogs + 1; fs::exists(at(log, k), ec); ++k) fs::remove(at(log, k), ec);  // kept more before
+  }
 }
 
 void delete_bundle(const Bundle& b) {

@@ -109,7 +109,7 @@ EOF
 }
 
 lifecycle_spec() {
-  local dir=$1 name=$2
+  local dir=$1 name=$2 wait=${3:-1}
   setup_vm_folder "$dir"
   cat > "$dir/$name.json" <<EOF
 {
@@ -118,7 +118,7 @@ lifecycle_spec() {
   "memory": "512MiB",
   "devices": [
     {"plugin": "linux-boot", "kernel": "vmlinuz", "initrd": "initrd.img",
-     "command_line": "console=ttyS0 quiet vzkit.wait=1 vzkit.share=host"},
+     "command_line": "console=ttyS0 quiet vzkit.wait=$wait vzkit.share=host"},
     {"plugin": "serial-console"},
     {"plugin": "virtiofs", "tag": "host", "path": "share"},
     {"plugin": "virtio-gpu", "width": 800, "height": 600}
@@ -165,6 +165,42 @@ case_lifecycle() {
   grep -q '^VZKIT done' "$run/console.log" && fail "the guest ran its shutdown despite --force"
   [ "$(state_of life)" = stopped ] || fail "not stopped after --force"
   pass "forced stop: stopped at once, without the guest's shutdown"
+
+  # Each start keeps the logs of the runs before.
+  "$VZKIT" logs life > "$WORK/logs0.txt" || fail "vzkit logs"
+  "$VZKIT" logs life --previous 1 > "$WORK/logs1.txt" || fail "vzkit logs --previous 1"
+  expect "$WORK/logs1.txt" '^VZKIT done' "logs --previous 1: the first run's console, kept by the second run"
+  grep -q '^VZKIT done' "$WORK/logs0.txt" && fail "logs shows the first run's console for the second"
+  expect "$WORK/logs0.txt" '^VZKIT wait power-button' "logs: the last run's console"
+  [ -s "$run/console.log.1" ] && [ -e "$run/qemu.log.1" ] || fail "run/ keeps no console.log.1 and qemu.log.1"
+  pass "run/ keeps console.log.1 and qemu.log.1"
+
+  # A guest that ignores the power button: stop says it waits, for how long, then that it forces.
+  local spec="$WORK/deaf/deaf.json"
+  lifecycle_spec "$WORK/deaf" deaf ignore
+  "$VZKIT" run "$spec" --detach --accel tcg > /dev/null 2>&1 || fail "run --detach of a spec file"
+  wait_for "$VZKIT_HOME/vms/deaf/run/console.log" '^VZKIT wait ignoring power-button' 60 || fail "deaf guest did not boot"
+  t0=$SECONDS
+  "$VZKIT" stop deaf --timeout 3 > "$WORK/stop-deaf.txt" 2> "$WORK/stop-deaf.err" || fail "stop of a deaf guest"
+  expect "$WORK/stop-deaf.err" "waiting up to 3 s for the guest to power off, then stopping it by force" \
+    "stop says that it waits, and for how long"
+  expect "$WORK/stop-deaf.err" 'did not power off within 3 s; stopping it by force' "stop says that it forces"
+  expect "$WORK/stop-deaf.txt" "VM 'deaf' stopped by force" "stop: stopped by force"
+  [ $((SECONDS - t0)) -le 10 ] || fail "stop --timeout 3 took $((SECONDS - t0)) s"
+
+  # A spec run made VM 'deaf'; its runs reuse it; another spec named 'deaf' is refused.
+  "$VZKIT" inspect deaf | grep -q "made by running: $spec" || fail "inspect does not name the spec that made 'deaf'"
+  "$VZKIT" run "$spec" --detach --accel tcg > /dev/null 2>&1 || fail "second run of the same spec file"
+  "$VZKIT" stop deaf --force > /dev/null || fail "stop --force of the second run"
+  [ -s "$VZKIT_HOME/vms/deaf/run/console.log.1" ] || fail "the second spec run did not reuse the VM"
+  pass "a second run of the same spec file reuses its VM"
+  mkdir -p "$WORK/other"
+  sed 's/"memory": "512MiB"/"memory": "256MiB"/' "$spec" > "$WORK/other/deaf.json"
+  cp "$VZKIT_HOME/vms/deaf/spec.json" "$WORK/spec-before.json"
+  if "$VZKIT" run "$WORK/other/deaf.json" --accel tcg > "$WORK/other.txt" 2>&1; then fail "another spec of that name ran"; fi
+  expect "$WORK/other.txt" "VM 'deaf' already exists \(made by running $spec\)" "a spec run never changes another spec's VM"
+  cmp -s "$WORK/spec-before.json" "$VZKIT_HOME/vms/deaf/spec.json" || fail "the refused run changed the VM's spec"
+  pass "the refused run left the VM as it was"
 }
 
 case_crash() {

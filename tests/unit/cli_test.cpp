@@ -362,4 +362,23 @@ TEST(Cli, ASpecRunNeverChangesAnExistingVm) {
   EXPECT_EQ(home.run("inspect web --json", true).out, spec_before);  // spec and folder untouched
 }
 
+TEST(Cli, LogsSaysWhichLogsThereAre) {
+  Home home;
+  TempSpec s(R"({"name": "vm", "devices": [{"plugin": "linux-boot", "kernel": "vmlinuz"}]})");
+  ASSERT_EQ(home.run("create web --from '" + s.path() + "'").status, 0);
+  auto r = home.run("logs web");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("VM 'web' has no console log yet"), std::string::npos) << r.out;
+  std::filesystem::create_directories(home.vms() / "web" / "run");
+  std::ofstream(home.vms() / "web" / "run" / "console.log.2") << "two runs ago\n";
+  r = home.run("logs web --previous 1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("there is one of --previous 2"), std::string::npos) << r.out;
+  r = home.run("logs web -p 2", true);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "two runs ago\n");
+  EXPECT_EQ(home.run("logs web --previous 9").status, 2);
+  EXPECT_NE(home.run("logs nope").out.find("no VM named 'nope'"), std::string::npos);
+}
+
 }  // namespace

@@ -152,4 +152,34 @@ TEST(Bundle, CreateIsAtomicAndLocksExclude) {
   fs::remove_all(home);
 }
 
+TEST(Bundle, ANewRunKeepsTheLogsOfTheRunsBefore) {
+  const auto home = temp_dir("logs");
+  setenv("VZKIT_HOME", home.c_str(), 1);
+  auto b = kernel::create_bundle("vm", R"({"name": "vm"})", {}, "qemu", nullptr);
+  auto read = [&](const std::string& f) {
+    std::ifstream in(b.run_dir() / f);
+    std::string s;
+    std::getline(in, s);
+    return s;
+  };
+  // Run k writes console.log "run k"; only runs 3 and 6 write qemu.log.
+  for (int k = 1; k <= 7; ++k) {
+    kernel::clear_run_dir(b);
+    fs::create_directories(b.run_dir());
+    std::ofstream(b.run_dir() / "console.log") << "run " << k << "\n";
+    if (k == 3 || k == 6) std::ofstream(b.run_dir() / "qemu.log") << "qemu " << k << "\n";
+    std::ofstream(b.run_dir() / "plan.json") << "{}";
+  }
+  kernel::clear_run_dir(b);  // the eighth run starts
+  EXPECT_FALSE(fs::exists(b.run_dir() / "plan.json"));
+  EXPECT_FALSE(fs::exists(b.run_dir() / "console.log"));
+  for (int k = 1; k <= kernel::kKeptRunLogs; ++k) EXPECT_EQ(read("console.log." + std::to_string(k)), "run " + std::to_string(8 - k));
+  EXPECT_FALSE(fs::exists(b.run_dir() / ("console.log." + std::to_string(kernel::kKeptRunLogs + 1))));
+  // qemu.log.K is the log of K runs ago, or absent: run 6 was 2 runs ago, run 3 more than are kept.
+  EXPECT_EQ(read("qemu.log.2"), "qemu 6");
+  for (int k : {1, 3, 4, 5}) EXPECT_FALSE(fs::exists(b.run_dir() / ("qemu.log." + std::to_string(k)))) << k;
+  unsetenv("VZKIT_HOME");
+  fs::remove_all(home);
+}
+
 }  // namespace

@@ -281,13 +281,19 @@ class Library {
   VmInfo inspect(const std::string& name) const;
   /// Deletes a stopped VM and all its files.
   void remove(const std::string& name) const;
-  /// Asks the guest to power off (unless `force`); after `timeout` stops it by force, calling
-  /// `on_timeout` first.
+  /// Asks the guest to power off (unless `force`), calling `on_asked` once it has been asked (the
+  /// wait begins); after `timeout` stops it by force, calling `on_timeout` first.
   StopOutcome stop(const std::string& name, bool force, std::chrono::seconds timeout,
-                   const std::function<void()>& on_timeout = {}) const;
+                   const std::function<void()>& on_timeout = {}, const std::function<void()>& on_asked = {}) const;
   /// Pauses (CPUs stop, memory is kept) or resumes a running VM; returns the state reached.
   std::string pause(const std::string& name) const;
   std::string resume(const std::string& name) const;
+  /// The console log of the VM's current or last run (`previous` 0), or of the run `previous`
+  /// runs before that (1 to 4; older logs are not kept). Throws saying which logs there are when
+  /// that run wrote none.
+  std::string console_log(const std::string& name, int previous = 0) const;
+  /// Whether the VM runs now (its lock is held), for following a log.
+  bool is_running(const std::string& name) const;
   /// Saves the VM's screen as PNG (written atomically).
   void screenshot(const std::string& name, const std::string& png_file) const;
 };

@@ -54,6 +54,15 @@ Bundle create_bundle(const std::string& name, const std::string& spec_text, cons
 /// Rewrites the bundle's spec and metadata (atomically each), e.g. when a spec file is run again.
 void update_bundle(Bundle& bundle, const std::string& spec_text, const std::filesystem::path& spec_dir);
 
+/// How many earlier runs' logs run/ keeps (NAME.log.1 ... NAME.log.N).
+inline constexpr int kKeptRunLogs = 4;
+
+/// Empties run/ for a new run (the caller holds the lock), keeping the logs of the runs before:
+/// each NAME.log becomes NAME.log.1, NAME.log.1 becomes NAME.log.2, and so on up to
+/// kKeptRunLogs. A log that a run did not write leaves a gap, so NAME.log.K is always the log of
+/// the run K runs ago.
+void clear_run_dir(const Bundle& bundle);
+
 /// Removes a bundle. Throws if it is locked (running).
 void delete_bundle(const Bundle& bundle);
 
