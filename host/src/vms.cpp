@@ -707,10 +707,11 @@ int PreparedRun::start_detached(std::chrono::seconds timeout) {
   // Wait until the VM runs, fails, or its supervisor exits.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string state;
+  json::object st;
   int status = 0;
   bool exited = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto st = kernel::read_state(run_dir);
+    st = kernel::read_state(run_dir);
     if (const auto* s = st.if_contains("state"); s && s->is_string()) state = std::string(s->get_string());
     if (state == "running" || state == "error" || state == "stopped") break;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
@@ -720,7 +721,14 @@ int PreparedRun::start_detached(std::chrono::seconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (state == "running") return static_cast<int>(pid);
+  if (exited || state == "error") {  // what it recorded last
+    st = kernel::read_state(run_dir);
+    state = state_in(st);
+  }
   std::string why;
+  if (const auto* m = st.if_contains("message"); m && m->is_string() && state == "error")
+    throw std::runtime_error("VM '" + m_impl->name + "' did not start: " + std::string(m->get_string()) +
+                             "\n  supervisor log: " + log_path);
   if (exited)
     why = "its supervisor exited" +
           (WIFEXITED(status) ? " with status " + std::to_string(WEXITSTATUS(status)) : std::string(" on a signal"));
@@ -739,6 +747,42 @@ std::string default_engine() {
   return "qemu";
 #endif
 }
+
+namespace {
+
+// Where `value` (a host port, a file) is given under the device at `device_path` ("devices[3]") of
+// the VM's spec: the first key holding that number, or a path that resolves to that file.
+std::string find_in_spec(const fs::path& bundle_dir, const std::string& device_path, const std::string& value) {
+  const auto b = kernel::bundle_of_spec_file(bundle_dir / "spec.json");
+  if (!b || device_path.rfind("devices[", 0) != 0) return {};
+  json::value spec;
+  try {
+    spec = json::parse(read_file(b->spec_file()));
+    spec = spec.at("devices").at(std::stoul(device_path.substr(8)));
+  } catch (const std::exception&) {
+    return {};
+  }
+  auto same_file = [&](const std::string& p) {
+    for (const fs::path& base : {b->spec_dir(), b->dir})
+      if ((base / p).lexically_normal() == fs::path(value).lexically_normal()) return true;
+    return false;
+  };
+  std::function<std::string(const json::value&, const std::string&)> find = [&](const json::value& v,
+                                                                                 const std::string& at) {
+    if (v.is_int64() || v.is_uint64()) return json::serialize(v) == value ? at : std::string();
+    if (v.is_string()) return same_file(std::string(v.get_string())) ? at : std::string();
+    if (v.is_array())
+      for (std::size_t i = 0; i < v.get_array().size(); ++i)
+        if (auto p = find(v.get_array()[i], at + "[" + std::to_string(i) + "]"); !p.empty()) return p;
+    if (v.is_object())
+      for (const auto& kv : v.get_object())
+        if (auto p = find(kv.value(), at + "." + std::string(kv.key())); !p.empty()) return p;
+    return std::string();
+  };
+  return find(spec, device_path);
+}
+
+}  // namespace
 
 int supervise_main(const std::vector<std::string>& args) {
   // The arguments prepare_run() appended: DIR --lock-fd N --stop-timeout S --accel A --display D [flags]
@@ -790,6 +834,9 @@ int supervise_main(const std::vector<std::string>& args) {
   }
   qb::SuperviseOptions o;
   o.run.name = dir.filename().string();
+  o.run.spec_path_of = [dir](const std::string& device, const std::string& value) {
+    return find_in_spec(dir, device, value);
+  };
   o.run.run_dir = dir / "run";
   o.run.display = display == "window" ? "gtk" : display;
   o.run.console_to_stdout = !detach;

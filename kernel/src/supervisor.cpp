@@ -55,6 +55,7 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
   bool started = false;
   bool failed = false;
   int stop_requests = 0;
+  std::string reported_error;  // said once, not again when the start fails with it
   // Completions may arrive on the engine's own thread: bring them to this one.
   auto here = [&io](std::function<void(const std::string&)> fn) {
     return [&io, fn = std::move(fn)](const std::string& err) { asio::post(io, [fn, err] { fn(err); }); };
@@ -121,6 +122,7 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
         break;
       case MachineEvent::Kind::error:
         std::cerr << "vzkit: error: " << e.message << "\n";
+        reported_error = e.message;
         break;
     }
   };
@@ -130,7 +132,7 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
   machine.start(here([&](const std::string& err) {
     if (err.empty()) return;
     failed = true;
-    std::cerr << "vzkit: error: the machine did not start: " << err << "\n";
+    if (err != reported_error) std::cerr << "vzkit: error: the machine did not start: " << err << "\n";
     // A start that fails without leaving the stopped state ends the run here.
     if (machine.state() == MachineState::stopped || machine.state() == MachineState::error) {
       record(MachineState::error, err);

@@ -4,7 +4,7 @@
 #
 #   tests/e2e/e2e.sh VZKIT_BINARY GUEST_DIR CASE
 #
-# CASE is one of: devices, efi, lifecycle, crash. Each case uses its own $VZKIT_HOME and folder.
+# CASE is one of: devices, efi, lifecycle, crash, conflicts. Each case uses its own $VZKIT_HOME and folder.
 set -euo pipefail
 
 VZKIT=$1
@@ -237,6 +237,48 @@ case_crash() {
   wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not boot after the crash"
   "$VZKIT" stop crash > /dev/null || fail "stop after the crash"
   pass "the bundle runs again after the crash"
+}
+
+# QEMU that cannot start says why in the user's terms: a host port or a disk another VM has.
+case_conflicts() {
+  local dir="$WORK/vm" port=$((20000 + RANDOM % 20000))
+  setup_vm_folder "$dir"
+  cp --sparse=always "$dir/disk.img" "$dir/other.img"
+  conflict_spec() {  # NAME PORT DISK
+    cat > "$dir/$1.json" <<EOF
+{
+  "name": "$1",
+  "cpus": 1,
+  "memory": "256MiB",
+  "devices": [
+    {"plugin": "linux-boot", "kernel": "vmlinuz", "initrd": "initrd.img", "command_line": "console=ttyS0 quiet vzkit.wait=ignore"},
+    {"plugin": "serial-console"},
+    {"plugin": "virtio-blk", "path": "$3"},
+    {"plugin": "network", "forwards": [{"host_port": $2, "guest_port": 22}]}
+  ]
+}
+EOF
+  }
+  conflict_spec first "$port" disk.img
+  conflict_spec same-port "$port" other.img
+  conflict_spec same-disk $((port + 1)) disk.img
+  "$VZKIT" run "$dir/first.json" --detach --accel tcg > /dev/null 2>&1 || fail "the first VM did not start"
+  pass "the first VM runs with host port $port and disk.img"
+
+  if "$VZKIT" run "$dir/same-port.json" --accel tcg > "$WORK/port.txt" 2>&1; then fail "a second VM got the same port"; fi
+  expect "$WORK/port.txt" "QEMU did not start: devices\[3\] \(network\): host port $port is in use by VM 'first' \(QEMU pid [0-9]+\)" \
+    "port in use: the cause, the device and who holds the port"
+  expect "$WORK/port.txt" "hint: port $port is in use: change devices\[3\]\.forwards\[0\]\.host_port" "port in use: the key to change"
+  expect "$WORK/port.txt" "log: $VZKIT_HOME/vms/same-port/run/qemu.log" "port in use: the log file"
+  grep -q 'Connection reset by peer' "$WORK/port.txt" && fail "the message is still 'Connection reset by peer'"
+
+  if "$VZKIT" run "$dir/same-disk.json" --detach --accel tcg > "$WORK/disk.txt" 2>&1; then fail "a second VM got the same disk"; fi
+  expect "$WORK/disk.txt" "QEMU did not start: devices\[2\] \(virtio-blk\): disk image $dir/disk.img is in use by VM 'first'" \
+    "locked disk (detached run): the cause, the device and the VM that has it"
+  expect "$WORK/disk.txt" "hint: stop that VM first \(.vzkit stop first.\), or give this VM a disk of its own in devices\[2\]\.path" \
+    "locked disk: the key to change"
+  "$VZKIT" list --json | tr -d '\n ' | grep -q '"name":"same-disk","state":"stopped"' || fail "the failed VM is not stopped"
+  "$VZKIT" stop first --force > /dev/null || fail "stop the first VM"
 }
 
 "case_$CASE"

@@ -5,9 +5,14 @@
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
 #include <vzkit/bridge/qemu/qmp_client.hpp>
+#include <vzkit/bridge/qemu/start_failure.hpp>
 #include <vzkit/kernel/bundle.hpp>
 
 #include <boost/asio.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -180,6 +185,74 @@ TEST(Bundle, ANewRunKeepsTheLogsOfTheRunsBefore) {
   for (int k : {1, 3, 4, 5}) EXPECT_FALSE(fs::exists(b.run_dir() / ("qemu.log." + std::to_string(k)))) << k;
   unsetenv("VZKIT_HOME");
   fs::remove_all(home);
+}
+
+// A plan as the network and virtio-blk plugins make it, stamped with their origins.
+qemu::Machine failing_plan(int port) {
+  qemu::Machine m;
+  m.netdevs.push_back({"user", {{"id", "net3"}, {"hostfwd", "tcp:127.0.0.1:" + std::to_string(port) + "-:22"}},
+                       qemu::Origin{"network", "devices[3]"}});
+  m.blockdevs.push_back({"file", {{"node-name", "file2"}, {"filename", "/vms/disk.img"}}, qemu::Origin{"virtio-blk", "devices[2]"}});
+  m.devices.push_back({"virtio-blk-pci", {{"drive", "disk2"}}, qemu::Origin{"virtio-blk", "devices[2]"}});
+  return m;
+}
+
+TEST(StartFailure, APortInUseNamesThePortTheDeviceAndTheSpecKey) {
+  // Something listens on a port, as another program would.
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(s, 1), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  const std::string p = std::to_string(port);
+  const std::string out = "qemu-system-x86_64: warning: host doesn't support requested feature\n"
+                          "qemu-system-x86_64: -netdev user,id=net3,hostfwd=tcp:127.0.0.1:" + p +
+                          "-:22: Could not set up host forwarding rule 'tcp:127.0.0.1:" + p + "-:22'\n";
+  const auto f = qb::explain_start_failure(failing_plan(port), out);
+  ::close(s);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->origin);
+  EXPECT_EQ(f->origin->path, "devices[3]");
+  EXPECT_EQ(f->value, p);
+  EXPECT_EQ(f->cause, "host port " + p + " is in use");
+  const auto text = qb::describe(*f, "/vms/web/run/qemu.log", [&](const std::string& device, const std::string& value) {
+    return device == "devices[3]" && value == p ? "devices[3].forwards[0].host_port" : "";
+  });
+  EXPECT_EQ(text, "QEMU did not start: devices[3] (network): host port " + p + " is in use\n"
+                  "  qemu: -netdev user,id=net3,hostfwd=tcp:127.0.0.1:" + p + "-:22: Could not set up host forwarding rule "
+                  "'tcp:127.0.0.1:" + p + "-:22'\n"
+                  "  log: /vms/web/run/qemu.log\n"
+                  "  hint: port " + p + " is in use: change devices[3].forwards[0].host_port, or stop what listens on it");
+}
+
+TEST(StartFailure, ALockedDiskNamesTheImageAndTheDevice) {
+  const std::string out = "qemu-system-x86_64: -device virtio-blk-pci,drive=disk2: Failed to get \"write\" lock\n"
+                          "Is another process using the image [/vms/disk.img]?\n";
+  const auto f = qb::explain_start_failure(failing_plan(2222), out);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->origin->path, "devices[2]");
+  EXPECT_EQ(f->value, "/vms/disk.img");
+  EXPECT_EQ(f->cause, "disk image /vms/disk.img is in use by another process");
+  const auto text = qb::describe(*f, "qemu.log");
+  EXPECT_NE(text.find("QEMU did not start: devices[2] (virtio-blk): disk image /vms/disk.img is in use"), std::string::npos);
+  EXPECT_NE(text.find("\n  hint: stop the process that uses it, or give this VM a disk of its own in devices[2]"),
+            std::string::npos)
+      << text;
+}
+
+TEST(StartFailure, OtherErrorsAreQemusOwnAndSilenceIsNoError) {
+  auto f = qb::explain_start_failure(failing_plan(2222), "qemu-system-x86_64: -m 99999999: invalid memory size\n");
+  ASSERT_TRUE(f);
+  EXPECT_FALSE(f->origin);
+  EXPECT_EQ(f->cause, "invalid memory size");
+  EXPECT_EQ(qb::describe(*f, "qemu.log"),
+            "QEMU did not start: invalid memory size\n  qemu: -m 99999999: invalid memory size\n  log: qemu.log");
+  EXPECT_FALSE(qb::explain_start_failure(failing_plan(2222), ""));
+  EXPECT_FALSE(qb::explain_start_failure(failing_plan(2222), "qemu-system-x86_64: warning: TCG doesn't support\n"));
 }
 
 }  // namespace

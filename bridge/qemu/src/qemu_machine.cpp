@@ -268,7 +268,19 @@ struct QemuMachine::Impl {
     });
   }
 
-  void fail_start(const std::string& why) {
+  // A start failure told from QEMU's own output when it printed an error (a port in use, a locked
+  // disk), rather than as what it did to the QMP connection ("Connection reset by peer").
+  std::string explained(const std::string& why) const {
+    std::ifstream in(files.qemu_log(), std::ios::binary);
+    std::string output(64 * 1024, '\0');
+    in.read(output.data(), static_cast<std::streamsize>(output.size()));
+    output.resize(static_cast<std::size_t>(in.gcount()));
+    const auto f = explain_start_failure(plan, output);
+    return f ? describe(*f, files.qemu_log().string(), options.spec_path_of) : why;
+  }
+
+  void fail_start(const std::string& why_given) {
+    const std::string why = qemu ? explained(why_given) : why_given;
     failure = why;
     force_quit();
     if (!qemu || !qemu->running()) {
@@ -342,6 +354,7 @@ struct QemuMachine::Impl {
       if (why.empty()) {
         why = "QEMU exited unexpectedly with status " + std::to_string(code);
         if (auto t = tail_of(files.qemu_log()); !t.empty()) why += ": " + t;
+        if (self.m_state == MachineState::starting) why = explained(why);
         emit({MachineEvent::Kind::error, MachineState::error, why});
       }
       set_state(MachineState::error, why);

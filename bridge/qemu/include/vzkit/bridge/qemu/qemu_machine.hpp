@@ -2,6 +2,7 @@
 // drives it over QMP with the engine-neutral lifecycle of <vzkit/machine.hpp>.
 #pragma once
 
+#include <vzkit/bridge/qemu/start_failure.hpp>
 #include <vzkit/machine.hpp>
 #include <vzkit/qemu/machine.hpp>
 
@@ -31,6 +32,9 @@ struct RunOptions {
   std::chrono::milliseconds kill_after{3000};
   /// How long a helper's socket may take to appear.
   std::chrono::milliseconds helper_timeout{10000};
+  /// Names the key of the spec a failing value sits at, for the message when QEMU does not start
+  /// (the host port of a forward, a disk image); unset: the device's path.
+  SpecPathOf spec_path_of;
 };
 
 /// The command line QEMU runs with: the plan's argv plus the engine's run-time options (QMP
