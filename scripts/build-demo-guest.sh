@@ -349,6 +349,14 @@ EFIVAR=/sys/firmware/efi/efivars/VzkitTest-7f3e9a52-4c1d-4b8e-a6d0-5e2b91c0f417
 efitest=$(arg vzkit.efitest)
 if [ -d /sys/firmware/efi ]; then
   echo "VZKIT efi booted=yes"
+  # A framebuffer the firmware handed over (its GOP has one): what EFI programs draw on. A DRM
+  # driver (virtio-gpu) removes the kernel's device for it, so the boot log is what tells.
+  fb=no
+  for d in /sys/bus/platform/devices/efi-framebuffer.* /sys/bus/platform/devices/simple-framebuffer.*; do
+    [ -e "$d" ] && fb=yes
+  done
+  dmesg | grep -q 'efifb: framebuffer at' && fb=yes
+  echo "VZKIT efi framebuffer=$fb"
   if [ -n "$efitest" ]; then
     grep -q ' /sys/firmware/efi/efivars ' /proc/mounts \
       || mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null \

@@ -111,14 +111,18 @@ VmInfo info_of(const kernel::Bundle& b, bool details) {
   return v;
 }
 
-std::string installer_spec(const CreateOptions& a) {
+// An installer VM boots EFI programs (boot menus, installers, memtest86+) that need a framebuffer:
+// on QEMU x86_64 its display is virtio-vga (model "vga"); VZ has the Virtio GPU alone.
+std::string installer_spec(const CreateOptions& a, const std::string& engine) {
+  json::object gpu{{"plugin", "virtio-gpu"}, {"width", 1280}, {"height", 720}};
+  if (engine == "qemu" && kernel::host_arch() == "x86_64") gpu["model"] = "vga";
   json::array devices{
       json::object{{"plugin", "efi-boot"}},
       json::object{{"plugin", "usb-storage"},
                    {"path", fs::absolute(a.installer).lexically_normal().string()},
                    {"read_only", true}},
       json::object{{"plugin", "virtio-blk"}, {"path", "disk.img"}, {"create_size", a.disk_size}},
-      json::object{{"plugin", "virtio-gpu"}, {"width", 1280}, {"height", 720}},
+      gpu,
       json::object{{"plugin", "network"}},
       json::object{{"plugin", "keyboard"}},
       json::object{{"plugin", "pointing"}},
@@ -438,9 +442,9 @@ Created Host::create_vm(const CreateOptions& a) const {
   } else if (!a.installer.empty()) {
     check_installer_flags(a);
     file = "vzkit create";
-    text = installer_spec(a);
   }
   const std::string engine = !a.macos.empty() ? "vz" : a.engine.empty() ? default_engine() : a.engine;
+  if (!a.installer.empty()) text = installer_spec(a, engine);
   Created out;
   kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, engine, [&](const fs::path& tmp) {
     if (!a.macos.empty()) {

@@ -94,7 +94,7 @@ vzkit::vz::SynchronizationMode sync_of(const sdk::Config& c) {
       .value_or(vzkit::vz::SynchronizationMode::full);
 }
 
-// Sizes below this are almost surely a missing unit ("8" for "8GiB"): a warning, not an error.
+// A number alone below this is almost surely a missing unit ("8" for "8GiB"): a warning.
 constexpr std::uint64_t kSmallest = 1ull << 30;
 
 class VirtioBlk final : public sdk::Plugin {
@@ -113,7 +113,7 @@ class VirtioBlk final : public sdk::Plugin {
         out.error("virtio-blk.create-size-not-multiple-of-512", "create_size",
                   "size '" + text + "' is " + std::to_string(*size) + " bytes, not a multiple of 512",
                   "disk images are made of 512-byte sectors; try \"" + vzkit::suggest_size(text, 512, kSmallest) + "\"");
-      else if (*size < kSmallest)
+      else if (*size < kSmallest && text.find_first_not_of("0123456789.") == std::string::npos)
         out.warning("virtio-blk.create-size-tiny", "create_size",
                     "size '" + text + "' is " + std::to_string(*size) + " bytes (a size without a unit is in bytes)",
                     "did you mean \"" + vzkit::suggest_size(text, 512, kSmallest) + "\"?");

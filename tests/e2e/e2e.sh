@@ -4,7 +4,7 @@
 #
 #   tests/e2e/e2e.sh VZKIT_BINARY GUEST_DIR CASE
 #
-# CASE is one of: devices, efi, lifecycle, crash, conflicts. Each case uses its own $VZKIT_HOME and folder.
+# CASE is one of: devices, efi, lifecycle, crash, conflicts, display. Each case uses its own $VZKIT_HOME and folder.
 set -euo pipefail
 
 VZKIT=$1
@@ -237,6 +237,37 @@ case_crash() {
   wait_for "$run/console.log" '^VZKIT wait power-button' 60 || fail "guest did not boot after the crash"
   "$VZKIT" stop crash > /dev/null || fail "stop after the crash"
   pass "the bundle runs again after the crash"
+}
+
+# An installer VM's display has a framebuffer for EFI programs; a plain Virtio GPU has none.
+case_display() {
+  local dir="$WORK/vm"
+  mkdir -p "$dir"
+  cp --sparse=always "$GUEST/esp.img" "$dir/"
+  # The ESP (a UKI at \EFI\BOOT\BOOTX64.EFI) stands in for an installer image on USB.
+  "$VZKIT" create inst --iso "$dir/esp.img" --disk 64MiB > /dev/null 2> "$WORK/create.txt" || fail "create --iso"
+  grep -q . "$WORK/create.txt" && { cat "$WORK/create.txt" >&2; fail "create --iso warned"; }
+  grep -q '"model": "vga"' "$VZKIT_HOME/vms/inst/spec.json" || fail "the installer VM's display is not model vga"
+  "$VZKIT" run inst --accel tcg --quiet > "$WORK/inst.txt" 2>&1 || fail "the installer VM did not run"
+  expect "$WORK/inst.txt" '^VZKIT efi booted=yes' "installer VM: booted the image on USB through OVMF"
+  expect "$WORK/inst.txt" '^VZKIT efi framebuffer=yes' "installer VM (virtio-vga): the firmware has a framebuffer"
+  expect "$WORK/inst.txt" '^VZKIT gpu drm=card0-Virtual-1 status=connected modes=1280x720' \
+    "installer VM: Linux drives the same display as virtio-gpu"
+  cat > "$dir/plain.json" <<'EOF'
+{
+  "name": "plain",
+  "cpus": 1,
+  "memory": "512MiB",
+  "devices": [
+    {"plugin": "efi-boot"},
+    {"plugin": "virtio-blk", "path": "esp.img", "read_only": true},
+    {"plugin": "virtio-gpu"},
+    {"plugin": "serial-console"}
+  ]
+}
+EOF
+  "$VZKIT" run "$dir/plain.json" --accel tcg --quiet > "$WORK/plain.txt" 2>&1 || fail "the plain VM did not run"
+  expect "$WORK/plain.txt" '^VZKIT efi framebuffer=no' "model virtio (virtio-gpu-pci): no framebuffer for EFI programs"
 }
 
 # QEMU that cannot start says why in the user's terms: a host port or a disk another VM has.

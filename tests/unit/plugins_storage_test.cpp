@@ -234,6 +234,7 @@ TEST(StorageVirtioBlk, ASizeWithoutAUnitSuggestsOne) {
   EXPECT_EQ(hint_of("8", "virtio-blk.create-size-not-multiple-of-512"),
             "disk images are made of 512-byte sectors; try \"8GiB\"");
   EXPECT_EQ(hint_of("512", "virtio-blk.create-size-tiny"), "did you mean \"512GiB\"?");
+  EXPECT_EQ(hint_of("64MiB", "virtio-blk.create-size-tiny"), "(no virtio-blk.create-size-tiny)");  // a unit: meant
   EXPECT_EQ(hint_of("10KB", "virtio-blk.create-size-not-multiple-of-512"),
             "disk images are made of 512-byte sectors; try \"10KiB\"");
 }
@@ -304,6 +305,23 @@ TEST(StorageVirtioGpu, SizeOutOfRangeIsRefused) {
   auto d = validate_text(spec({kLinuxBoot, entry("virtio-gpu", {{"width", 0}, {"height", 10000}})}));
   EXPECT_TRUE(expect_diag(d, "schema.range", "devices[1].width", "virtio-gpu"));
   EXPECT_TRUE(expect_diag(d, "schema.range", "devices[1].height", "virtio-gpu"));
+}
+
+TEST(StorageVirtioGpu, ModelVgaIsVirtioVgaOnQemuX86AndRefusedElsewhere) {
+  const std::string vga = spec({kLinuxBoot, entry("virtio-gpu", {{"model", "vga"}})}, kX86);
+  auto plan = plan_text(vga, "qemu");
+  ASSERT_FALSE(plan.is_null());
+  EXPECT_EQ(plan.at("devices").at(0).at("driver"), "virtio-vga");
+  EXPECT_EQ(plan.at("devices").at(0).at("properties").at("xres"), "1280");
+  EXPECT_EQ(plan_text(spec({kLinuxBoot, entry("virtio-gpu")}, kX86), "qemu").at("devices").at(0).at("driver"),
+            "virtio-gpu-pci");
+  auto d = validate_text(vga, "vz");
+  EXPECT_TRUE(expect_diag(d, "virtio-gpu.vga-on-vz", "devices[1].model", "virtio-gpu"));
+  for (const auto& x : d)
+    if (x.code == "virtio-gpu.vga-on-vz") EXPECT_NE(x.message.find("VZVirtioGraphicsDeviceConfiguration"), std::string::npos);
+  d = validate_text(spec({kLinuxBoot, entry("virtio-gpu", {{"model", "vga"}})}, R"("arch": "aarch64", )"), "qemu");
+  EXPECT_TRUE(expect_diag(d, "virtio-gpu.vga-needs-x86", "devices[1].model", "virtio-gpu"));
+  EXPECT_FALSE(has_errors(validate_text(vga)));  // without an engine, nothing to say
 }
 
 TEST(StorageVirtioGpu, OnlyOnePerVm) {
