@@ -37,17 +37,14 @@ bool looks_like_a_path(const std::string& t) {
 
 std::optional<SpecSource> read_spec_source(const std::string& target, kernel::Diagnostic& why) {
   std::error_code ec;
-  if (fs::is_regular_file(target, ec)) {
+  if (fs::is_regular_file(target, ec))
     if (auto b = kernel::bundle_of_spec_file(target)) return of_bundle(std::move(*b));
-    std::ifstream in(target, std::ios::binary);
-    if (in) return SpecSource{read_text(target), target, fs::absolute(target).parent_path(), std::nullopt};
-  }
-  why = {};
-  why.code = "spec.unreadable";
-  why.file = target;
-  if (!looks_like_a_path(target) && kernel::valid_vm_name(target) && !fs::exists(target, ec)) {
+  if (!looks_like_a_path(target) && kernel::valid_vm_name(target) && !fs::exists(fs::symlink_status(target, ec))) {
     std::string err;
     if (auto b = kernel::open_bundle(target, err)) return of_bundle(std::move(*b));
+    why = {};
+    why.code = "spec.unreadable";
+    why.file = target;
     if (fs::is_directory(kernel::vms_dir() / target, ec)) {  // there, but damaged
       why.message = err;
       why.hint = "delete the folder, or repair its bundle.json";
@@ -62,9 +59,15 @@ std::optional<SpecSource> read_spec_source(const std::string& target, kernel::Di
                             : "did you mean the VM '" + near + "'?";
     return std::nullopt;
   }
-  why.message = "cannot read the spec file";
-  why.hint = "check the path; a spec is a JSON file such as examples/linux-direct.json, or give a VM's name";
-  return std::nullopt;
+  // A spec file: the kernel's reading refuses what must not be read (a FIFO, a folder, a huge file).
+  auto loaded = kernel::load_spec(target);
+  if (!loaded.spec)
+    for (const auto& d : loaded.diagnostics)
+      if (d.code == "spec.unreadable") {
+        why = d;
+        return std::nullopt;
+      }
+  return SpecSource{read_text(target), target, fs::absolute(target, ec).parent_path(), std::nullopt};
 }
 
 std::string spec_name(const std::string& text) {
