@@ -12,19 +12,9 @@ GUEST=$2
 CASE=$3
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-WORK=$(mktemp -d "/tmp/vzkit-e2e-$CASE.XXXXXX")
-export VZKIT_HOME="$WORK/home"
-cleanup() {
-  # Stop anything a failed case left running, then remove its files.
-  for vm in $("$VZKIT" list --json 2>/dev/null | sed -n 's/.*"name": "\([^"]*\)".*/\1/p'); do
-    "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$SRC/tests/lib/harness.sh"
+harness_start "$CASE"
 
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-pass() { echo "ok   [$CASE]: $*"; }
 # expect FILE PATTERN WHAT: the file has a line matching the extended regex.
 expect() { grep -Eq -- "$2" "$1" || { echo "--- $1:" >&2; tr -d '\r' < "$1" | tail -40 >&2; fail "$3"; }; pass "$3"; }
 # wait_for FILE PATTERN SECONDS
@@ -275,20 +265,12 @@ case_conflicts() {
   local dir="$WORK/vm" port=$((20000 + RANDOM % 20000))
   setup_vm_folder "$dir"
   cp --sparse=always "$dir/disk.img" "$dir/other.img"
+  # The shipped example, as a user runs it: its forward and its disk, with a guest that stays up.
   conflict_spec() {  # NAME PORT DISK
-    cat > "$dir/$1.json" <<EOF
-{
-  "name": "$1",
-  "cpus": 1,
-  "memory": "256MiB",
-  "devices": [
-    {"plugin": "linux-boot", "kernel": "vmlinuz", "initrd": "initrd.img", "command_line": "console=ttyS0 quiet vzkit.wait=ignore"},
-    {"plugin": "serial-console"},
-    {"plugin": "virtio-blk", "path": "$3"},
-    {"plugin": "network", "forwards": [{"host_port": $2, "guest_port": 22}]}
-  ]
-}
-EOF
+    sed -e "s/\"name\": \"linux-direct\"/\"name\": \"$1\"/" -e "s/2222/$2/" -e "s/\"disk.img\"/\"$3\"/" \
+      -e 's/console=ttyS0 quiet/console=ttyS0 quiet vzkit.wait=ignore/' "$SRC/examples/linux-direct.json" > "$dir/$1.json"
+    grep -q "\"name\": \"$1\"" "$dir/$1.json" && grep -q "\"host_port\": $2" "$dir/$1.json" \
+      || fail "examples/linux-direct.json changed shape"
   }
   conflict_spec first "$port" disk.img
   conflict_spec same-port "$port" other.img

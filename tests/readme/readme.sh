@@ -16,18 +16,8 @@ VZKIT=$(realpath "$1")
 GUEST=$2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-WORK=$(mktemp -d /tmp/vzkit-readme.XXXXXX)
-export VZKIT_HOME="$WORK/home"
-cleanup() {
-  for vm in $("$VZKIT" list --json 2>/dev/null | sed -n 's/.*"name": "\([^"]*\)".*/\1/p'); do
-    "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL [readme]: $*" >&2; exit 1; }
-pass() { echo "ok   [readme]: $*"; }
+. "$SRC/tests/lib/harness.sh"
+harness_start readme
 
 # The sh blocks of the "Using it" section, one command per line, comments removed.
 block() {

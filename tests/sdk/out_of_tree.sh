@@ -14,23 +14,12 @@ BUILD=$(cd "$1" && pwd)
 GUEST=$(cd "$2" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-WORK=$(mktemp -d /tmp/vzkit-sdk.XXXXXX)
+. "$SRC/tests/lib/harness.sh"
+harness_start sdk
 PREFIX="$WORK/prefix"
 VZKIT="$PREFIX/bin/vzkit"
-export VZKIT_HOME="$WORK/home"
 unset VZKIT_PLUGIN_PATH
-cleanup() {
-  if [ -x "$VZKIT" ]; then
-    for vm in $("$VZKIT" list --json 2>/dev/null | sed -n 's/.*"name": "\([^"]*\)".*/\1/p'); do
-      "$VZKIT" stop "$vm" --force >/dev/null 2>&1 || true
-    done
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
-fail() { echo "FAIL [sdk]: $*" >&2; exit 1; }
-pass() { echo "ok   [sdk]: $*"; }
 show() { echo "--- $1:" >&2; tr -d '\r' < "$1" | tail -40 >&2; }
 # expect FILE PATTERN WHAT: the file has a line matching the extended regex.
 expect() { grep -Eq -- "$2" "$1" || { show "$1"; fail "$3"; }; pass "$3"; }
