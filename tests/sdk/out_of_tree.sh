@@ -125,8 +125,10 @@ expect "$WORK/bad.txt" 'devices\[3\]\.ssh_authorized_keys\[0\]: error: .*not a s
 expect "$WORK/bad.txt" "devices\[3\]\.user_data: error: user_data file 'missing.yaml' does not exist \[cloud-init\.file-missing" \
   "a missing user_data file is refused"
 
+# The seed is a file the VM owns: the plan names it in the folder `vzkit run SPEC` keeps it in.
 "$VZKIT" plan "$VM/seeded.json" --engine qemu --format argv > "$WORK/plan-qemu.txt" 2>&1 || { show "$WORK/plan-qemu.txt"; fail "plan --engine qemu"; }
-expect "$WORK/plan-qemu.txt" "driver=file,node-name=cidata-file3,filename=$VM/cloud-init-seed\.img,read-only=on" "QEMU plan: the seed as a read-only file node"
+expect "$WORK/plan-qemu.txt" "driver=file,node-name=cidata-file3,filename=$VZKIT_HOME/vms/seeded/cloud-init-seed\.img,read-only=on" \
+  "QEMU plan: the seed as a read-only file node in the VM's folder"
 expect "$WORK/plan-qemu.txt" 'driver=raw,node-name=cidata3,file=cidata-file3,read-only=on' "QEMU plan: a read-only raw node"
 expect "$WORK/plan-qemu.txt" 'virtio-blk-pci,drive=cidata3' "QEMU plan: on virtio-blk-pci"
 # VZ boots no x86 bzImage, so its plan comes from an EFI spec.
@@ -137,7 +139,7 @@ cat > "$VM/seeded-vz.json" <<EOF
 EOF
 "$VZKIT" plan "$VM/seeded-vz.json" --engine vz > "$WORK/plan-vz.txt" 2>&1 || { show "$WORK/plan-vz.txt"; fail "plan --engine vz"; }
 tr -d ' \n' < "$WORK/plan-vz.txt" > "$WORK/plan-vz.flat"
-expect "$WORK/plan-vz.flat" "\"VZDiskImageStorageDeviceAttachment\",\"url\":\"$VM/cloud-init-seed\.img\",\"read_only\":true" \
+expect "$WORK/plan-vz.flat" "\"VZDiskImageStorageDeviceAttachment\",\"url\":\"$VZKIT_HOME/vms/seeded-vz/cloud-init-seed\.img\",\"read_only\":true" \
   "VZ plan: a read-only disk image attachment on a Virtio block device"
 [ -e "$VM/cloud-init-seed.img" ] && fail "plan wrote the seed image"
 [ -d "$VZKIT_HOME/vms" ] && find "$VZKIT_HOME/vms" -name cloud-init-seed.img | grep -q . && fail "plan wrote a seed image"
