@@ -353,3 +353,6 @@ class Host {
 };
 
 }  // namespace vzkit::host
+
+// Disk operations on kept VMs: clone, set, convert.
+#include <vzkit/host_disks.hpp>
