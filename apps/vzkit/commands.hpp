@@ -70,6 +70,7 @@ struct RunArgs {
   bool quiet = false;          ///< no state messages
   std::string engine;          ///< "" = the VM's own
   bool yes = false;            ///< install what the VM needs without asking
+  bool recovery = false;       ///< vz, macOS guests: start up from macOS Recovery
 };
 
 struct CreateArgs {

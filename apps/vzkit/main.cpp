@@ -217,6 +217,9 @@ int main(int argc, char** argv) {
   run->add_flag("-y,--yes", run_args.yes,
                 "Install what the VM needs without asking (Rosetta on a Mac); otherwise you are asked on a "
                 "terminal, and told what is missing elsewhere");
+  run->add_flag("--recovery", run_args.recovery,
+                "Start a macOS guest (vz engine) from its Recovery system, to repair or reinstall macOS or change "
+                "its security settings; the next run without it starts macOS as usual");
   run->add_option("--engine", run_args.engine,
                   "For a spec file: the engine to run it on (default: " + vzkit::host::default_engine() +
                       "); a VM made by `vzkit create` runs on the engine it was made for")

@@ -76,6 +76,7 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     o.console_input = a.console;
     o.quiet = a.quiet;
     o.stop_timeout = a.stop_timeout;
+    o.recovery = a.recovery;
     if (a.yes) {
       o.confirm = [](const std::string&) { return true; };
     } else if (::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {

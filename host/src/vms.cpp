@@ -524,6 +524,18 @@ void install_rosetta() {
 
 namespace {
 
+// `vzkit run --recovery`: macOS Recovery exists only for a macOS guest, and only VZ starts one.
+void require_macos_guest(const std::string& vm, const std::string& engine, const kernel::Spec& spec) {
+  if (engine != "vz")
+    throw InputError("--recovery starts a macOS guest from macOS Recovery, which only the vz engine does; VM '" + vm +
+                     "' runs on the " + engine + " engine\n  hint: run it without --recovery");
+  const bool mac = std::any_of(spec.devices.begin(), spec.devices.end(),
+                               [](const kernel::DeviceEntry& d) { return d.plugin == "mac-platform"; });
+  if (!mac)
+    throw InputError("--recovery starts a macOS guest from macOS Recovery, and VM '" + vm +
+                     "' is not a macOS guest (it has no mac-platform device)\n  hint: run it without --recovery");
+}
+
 // A vz VM with a Rosetta share needs Rosetta on the Mac: offer to install it, or say how.
 // `facts`: the VZ engine's facts about this host (empty when unknown: the runner then reports it).
 void require_rosetta(const kernel::Spec& spec, const RunOptions& a, const json::object& facts) {
@@ -632,6 +644,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   else spec = checked(m_impl->plugins, m_impl->validate_options(engine, bundle->dir.string()), text, file, spec_dir,
                       warnings);
   if (engine == "vz") require_rosetta(*spec, a, m_impl->vz_facts());  // asked once, for validation
+  if (a.recovery) require_macos_guest(bundle->name, engine, *spec);
 
   qb::AccelChoice choice;
   if (engine == "qemu")
@@ -663,6 +676,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   if (!choice.accel.empty()) args.insert(args.end(), {"--accel", choice.accel});
   if (a.console_input) args.push_back("--console-input");
   if (a.quiet) args.push_back("--quiet");
+  if (a.recovery) args.push_back("--recovery");
   return PreparedRun(std::move(impl));
 }
 
@@ -802,7 +816,7 @@ int supervise_main(const std::vector<std::string>& args) {
   const fs::path dir(args[0]);
   int lock_fd = -1, stop_timeout = 10;
   std::string accel = "tcg", display = "none", engine = "qemu";
-  bool console_input = false, quiet = false, detach = false;
+  bool console_input = false, quiet = false, detach = false, recovery = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const auto& k = args[i];
     auto value = [&]() -> const std::string& {
@@ -817,6 +831,7 @@ int supervise_main(const std::vector<std::string>& args) {
     else if (k == "--console-input") console_input = true;
     else if (k == "--quiet") quiet = true;
     else if (k == "--detach") detach = true;
+    else if (k == "--recovery") recovery = true;
     else throw InputError("supervising mode: unknown argument '" + k + "'");
   }
   if (lock_fd < 0) throw InputError("supervising mode: --lock-fd is required");
@@ -835,6 +850,7 @@ int supervise_main(const std::vector<std::string>& args) {
     if (detach) argv.push_back("--console-log");
     if (console_input && !detach) argv.push_back("--console-input");
     if (quiet) argv.push_back("--quiet");
+    if (recovery) argv.push_back("--recovery");
     lock.keep_across_exec();
     exec_args(argv);
   }

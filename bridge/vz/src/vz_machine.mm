@@ -21,6 +21,7 @@ struct VzMachine::Impl {
   std::atomic<MachineState> state{MachineState::stopped};
   std::mutex handler_lock;
   EventHandler on_event;
+  bool macos_recovery = false;  // start with VZMacOSVirtualMachineStartOptions.startUpFromMacOSRecovery
 
   void emit(const MachineEvent& event) {
     EventHandler handler;
@@ -91,6 +92,15 @@ std::unique_ptr<VzMachine> VzMachine::create(const vzkit::vz::Configuration& pla
                                              kernel::Diagnostics& problems) {
   @autoreleasepool {
     auto impl = std::make_unique<Impl>();
+    if (options.macos_recovery && !(plan.platform && std::holds_alternative<vzkit::vz::MacPlatform>(*plan.platform))) {
+      kernel::Diagnostic d;
+      d.code = "vz.recovery-not-macos";
+      d.message = "only a macOS guest starts up from macOS Recovery, and this VM has no Mac platform";
+      d.hint = "run it without --recovery (a Linux guest's recovery is its own boot menu)";
+      problems = {d};
+      return nullptr;
+    }
+    impl->macos_recovery = options.macos_recovery;
     impl->built = build(plan, options);
     problems = validate_built(impl->built);
     if (!problems.empty()) return nullptr;
@@ -159,9 +169,20 @@ void finish(VzMachine::Impl* impl, const Completion& done, NSError* error) {
 void VzMachine::start(Completion done) {
   Impl* impl = m_impl.get();
   dispatch_async(impl->queue, ^{
-    [impl->vm.get() startWithCompletionHandler:^(NSError* error) {
+    void (^completion)(NSError*) = ^(NSError* error) {
       finish(impl, done, error);
-    }];
+    };
+#if VZKIT_HAS_MAC_GUESTS
+    if (impl->macos_recovery) {
+      // macOS 13, the minimum: no run-time guard needed.
+      VZMacOSVirtualMachineStartOptions* options = VZKIT_AUTORELEASE([[VZMacOSVirtualMachineStartOptions alloc] init]);
+      options.startUpFromMacOSRecovery = YES;
+      [impl->vm.get() startWithOptions:options completionHandler:completion];
+      impl->sync_state();
+      return;
+    }
+#endif
+    [impl->vm.get() startWithCompletionHandler:completion];
     impl->sync_state();
   });
 }

@@ -1239,9 +1239,17 @@ TEST_F(FakeFramework, InstallsMacOSFromALocalRestoreImage) {
   EXPECT_EQ(std_string([[[call_log objectAtIndex:0] objectForKey:@"object"] path]), ipsw.string());
   EXPECT_EQ([[[call_log objectAtIndex:2] objectForKey:@"state"] integerValue], VZVirtualMachineStateStopped);
 
-  // Progress: the installer's own reached 1.0, and what was reported climbed to 1.0.
+  // Progress: the installer's own reached 1.0, and what was reported climbed to 1.0. The fake,
+  // like VZ, refuses `progress` off the VM's queue, so the bridge fetched it there.
   ASSERT_NE(installer, nil);
-  EXPECT_EQ([[(VZMacOSInstaller*)installer progress] fractionCompleted], 1.0);
+  EXPECT_EQ([[VZFakeProperties(installer) objectForKey:@"progress"] fractionCompleted], 1.0);
+  bool raised = false;
+  @try {
+    (void)[(VZMacOSInstaller*)installer progress];
+  } @catch (NSException*) {
+    raised = true;
+  }
+  EXPECT_TRUE(raised) << "-[VZMacOSInstaller progress] must be refused off the VM's queue";
   const auto reported = log.of("install");
   ASSERT_GE(reported.size(), 2u);
   EXPECT_EQ(reported.front(), 0.0);

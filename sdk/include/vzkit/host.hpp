@@ -230,6 +230,9 @@ struct RunOptions {
   bool console_input = false;  ///< forward this terminal's input to the guest console
   bool quiet = false;          ///< the supervisor prints no state changes
   int stop_timeout = 10;       ///< seconds the guest gets to power off after Ctrl-C
+  /// vz, macOS guests only: start up from macOS Recovery (VZMacOSVirtualMachineStartOptions);
+  /// prepare_run() refuses it for another guest or engine.
+  bool recovery = false;
   /// Asked (a yes/no question) before installing something the VM needs that the host lacks,
   /// such as Rosetta; unset, nothing is installed and prepare_run() says what is missing.
   std::function<bool(const std::string& question)> confirm;

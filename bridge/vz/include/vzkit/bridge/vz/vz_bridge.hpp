@@ -36,6 +36,10 @@ struct BuildOptions {
   /// needs that (UNCONFIRMED whether it is required or only recommended); the program must then
   /// run the main run loop, and must not call VzMachine::run_on_queue from the main thread.
   bool use_main_queue = false;
+  /// Start a macOS guest from its Recovery system (VZMacOSVirtualMachineStartOptions
+  /// .startUpFromMacOSRecovery, macOS 13): every start of the machine then boots into Recovery.
+  /// A plan whose platform is not the Mac platform is refused (vz.recovery-not-macos).
+  bool macos_recovery = false;
 };
 
 /// Diagnostic codes the bridge reports (path and plugin from the object's origin):
@@ -48,6 +52,7 @@ struct BuildOptions {
 ///   vz.macos-too-old          the host's macOS is older than the class or property needs
 ///   vz.sdk-too-old            this vzkit was built with a macOS SDK that lacks the class or property
 ///   vz.intel-mac              the class exists only on Apple silicon
+///   vz.recovery-not-macos     BuildOptions::macos_recovery for a guest that is not macOS
 inline constexpr const char* kMacosTooOld = "vz.macos-too-old";
 inline constexpr const char* kSdkTooOld = "vz.sdk-too-old";
 
