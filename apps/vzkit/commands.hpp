@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace vzkit::app {
 
 struct Globals {
@@ -73,5 +77,9 @@ int cmd_inspect(const std::string& name, bool json);
 int cmd_delete(const std::string& name);
 int cmd_screenshot(const std::string& name, const std::string& file);
 int cmd_logs(const std::string& name, int previous, bool follow);
+
+/// ip, ssh, exec, cp, console (access_commands.cpp): added to `app`; the one given runs in
+/// CLI11's callback after parsing and leaves its exit status in `status`.
+void add_access_commands(CLI::App& app, std::optional<int>& status);
 
 }  // namespace vzkit::app
