@@ -260,7 +260,7 @@ int cmd_console(const AccessArgs& a) {
 
 }  // namespace
 
-void add_access_commands(CLI::App& app, std::optional<int>& status) {
+void add_access_commands(CLI::App& app, std::function<int()>& command) {
   static AccessArgs a;
 
   auto* ip = app.add_subcommand("ip", "Print a running VM's IPv4 address: from its guest agent, on VZ from the Mac's "
@@ -271,7 +271,7 @@ void add_access_commands(CLI::App& app, std::optional<int>& status) {
       ->capture_default_str();
   ip->add_flag("--json", a.json, "Print JSON: address, source (agent, dhcp-leases, forward) and where ssh connects");
   ip->footer("Example:\n  vzkit ip web --wait 60");
-  ip->callback([&status] { status = cmd_ip(a); });
+  ip->callback([&command] { command = [] { return cmd_ip(a); }; });
 
   auto* ssh = app.add_subcommand(
       "ssh", "Log in to a running VM with the system ssh: its user and key (vzkit create --image made them), its "
@@ -282,7 +282,7 @@ void add_access_commands(CLI::App& app, std::optional<int>& status) {
   ssh->add_flag("--json", a.json, "Print the ssh command line as JSON instead of running it");
   ssh->footer("Examples:\n  vzkit ssh web\n  vzkit ssh web -- cat /etc/os-release\n"
               "  $(vzkit ssh web --json | jq -r '.argv | @sh')    the command line, for scp or rsync -e");
-  ssh->callback([&status] { status = cmd_ssh(a); });
+  ssh->callback([&command] { command = [] { return cmd_ssh(a); }; });
 
   auto* exec = app.add_subcommand(
       "exec", "Run a command in a running VM through its guest agent (no network, no login): its stdout, stderr and "
@@ -295,7 +295,7 @@ void add_access_commands(CLI::App& app, std::optional<int>& status) {
   exec->add_flag("--json", a.json, "Print JSON: exit_code, signal, stdout, stderr");
   exec->footer("Examples:\n  vzkit exec web -- uname -a\n  vzkit exec web -- sh -c 'echo $((6*7)); exit 3'   prints 42, "
                "exits 3\n  echo hello | vzkit exec web -- tee /tmp/hello");
-  exec->callback([&status] { status = cmd_exec(a); });
+  exec->callback([&command] { command = [] { return cmd_exec(a); }; });
 
   auto* cp = app.add_subcommand("cp", "Copy a file from a running VM (NAME:PATH) to this host, or from this host into "
                                       "it, through its guest agent");
@@ -304,14 +304,14 @@ void add_access_commands(CLI::App& app, std::optional<int>& status) {
       ->required();
   cp->add_flag("--json", a.json, "Print JSON: from, to, bytes");
   cp->footer("Examples:\n  vzkit cp web:/var/log/syslog .\n  vzkit cp app.tar.gz web:/tmp/");
-  cp->callback([&status] { status = cmd_cp(a); });
+  cp->callback([&command] { command = [] { return cmd_cp(a); }; });
 
   auto* console = app.add_subcommand(
       "console", "Attach this terminal to a running VM's serial console (a VM run with --detach); detach with Ctrl-]. "
                  "One terminal at a time");
   console->add_option("vm", a.vm, "VM name")->required();
   console->footer("Example:\n  vzkit run web --detach && vzkit console web     (press Enter for a login prompt)");
-  console->callback([&status] { status = cmd_console(a); });
+  console->callback([&command] { command = [] { return cmd_console(a); }; });
 }
 
 }  // namespace vzkit::app

@@ -269,8 +269,8 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
-  std::optional<int> access_status;  // set by the commands of access_commands.cpp
-  add_access_commands(app, access_status);
+  std::function<int()> access_command;  // set by the commands of access_commands.cpp
+  add_access_commands(app, access_command);
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
     if (*del) return cmd_delete(vm);
     if (*screenshot) return cmd_screenshot(vm, shot);
     if (*logs) return cmd_logs(vm, previous, follow);
-    if (access_status) return *access_status;
+    if (access_command) return access_command();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

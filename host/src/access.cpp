@@ -577,10 +577,10 @@ std::vector<std::string> Guest::ssh_argv(const std::vector<std::string>& command
   if (!login.identity.empty()) argv.insert(argv.end(), {"-i", login.identity, "-o", "IdentitiesOnly=yes"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(host);
-  if (!command.empty()) {
-    argv.push_back("--");
-    argv.insert(argv.end(), command.begin(), command.end());
-  }
+  // One argument is a command line for the guest's shell, as ssh takes it ('ls | wc -l'); several
+  // are quoted each, so they arrive as the words given (`-- sh -c 'echo $((6*7))'`), as with exec.
+  if (command.size() == 1) argv.insert(argv.end(), {"--", command[0]});
+  else if (!command.empty()) argv.insert(argv.end(), {"--", shell_join(command)});
   return argv;
 }
 

@@ -61,6 +61,9 @@ until "$VZKIT" ssh web -- true < /dev/null > "$WORK/ssh-wait.txt" 2>&1; do
   sleep 2
 done
 pass "vzkit ssh logs in after $(( $(date +%s) - start )) s"
+# cloud-init's last stages still restart services (sshd among them): wait until it is done.
+run 0 "$WORK/cloud-init-wait.txt" exec web --timeout 400 -- cloud-init status --wait
+has "$WORK/cloud-init-wait.txt" 'status: done' "cloud-init finished its first boot ($(( $(date +%s) - start )) s)"
 run 0 "$WORK/os-release.txt" ssh web -- cat /etc/os-release
 has "$WORK/os-release.txt" '^PRETTY_NAME="Debian GNU/Linux 12 \(bookworm\)"' "ssh web -- cat /etc/os-release: Debian 12"
 grep -q "^vzkit-web " "$B/known_hosts" || { show "$B/known_hosts"; fail "the bundle's known_hosts has no key of the guest"; }

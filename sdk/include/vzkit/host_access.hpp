@@ -68,7 +68,8 @@ class Guest {
   GuestAddress address(std::chrono::seconds wait) const;
 
   /// The ssh command line (argv[0] "ssh") that logs in to the guest and runs `command` (none:
-  /// a login shell). Host keys are checked against the bundle's known_hosts, which is learnt
+  /// a login shell; one argument: a command line for the guest's shell, as ssh takes it; several:
+  /// each quoted, so the guest runs exactly those words, as exec() does). Host keys are checked against the bundle's known_hosts, which is learnt
   /// first from what cloud-init printed on this run's console, else from the agent; host-key
   /// checking is never turned off. `extra` are options put before the destination.
   std::vector<std::string> ssh_argv(const std::vector<std::string>& command,
