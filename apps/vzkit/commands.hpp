@@ -90,4 +90,8 @@ int cmd_delete(const std::string& name);
 int cmd_screenshot(const std::string& name, const std::string& file);
 int cmd_logs(const std::string& name, int previous, bool follow);
 
+/// ip, ssh, exec, cp, console (access_commands.cpp): added to `app`; parsing the one given sets
+/// `command`, which runs it and returns its exit status.
+void add_access_commands(CLI::App& app, std::function<int()>& command);
+
 }  // namespace vzkit::app

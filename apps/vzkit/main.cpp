@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
       "  vzkit run examples/linux-direct.json          boot a spec as a VM of its own, named after it\n"
       "  vzkit logs web --follow                       a VM's console (--previous N: the runs before)\n"
       "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
+      "  vzkit create web --image root.img --disk-size 20GiB && vzkit run web --detach && vzkit ssh web\n"
       "  vzkit create mac --macos latest && vzkit run mac --gui    (on a Mac with Apple silicon)\n"
       "  vzkit clone deb deb2 && vzkit set deb2 --disk-size 64GiB    a copy-on-write clone, grown\n"
       "Plugins are searched in: --plugin-path, $VZKIT_PLUGIN_PATH (':'-separated), the plugins\n"
@@ -184,8 +185,23 @@ int main(int argc, char** argv) {
   create->add_option("--disk", create_args.vm.disk_size,
                      "Size of the new sparse system disk with --iso (required) or --macos (default 64GiB)")
       ->type_name("SIZE");
-  create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso")->capture_default_str();
-  create->add_option("--memory", create_args.vm.memory, "Memory with --iso")->capture_default_str();
+  create->add_option("--image", create_args.vm.image,
+                     "Boot a copy of this raw cloud disk image, set up by cloud-init (a user, its SSH key, the host "
+                     "name), with the guest agent and an SSH forward: then `vzkit ssh/exec/cp/ip NAME` (docs/way-in.md)")
+      ->type_name("DISK.img");
+  create->add_option("--disk-size", create_args.vm.disk_size,
+                     "With --image: grow the copy to this size (the guest's cloud-init grows its filesystem)")
+      ->type_name("SIZE");
+  create->add_option("--ssh-key", create_args.vm.ssh_key,
+                     "With --image: the public key to log in with (default: a key made for the VM, kept in its "
+                     "folder)")
+      ->type_name("FILE.pub");
+  create->add_option("--user-data", create_args.vm.user_data,
+                     "With --image: cloud-init user-data of your own (#cloud-config or a script), run as well")
+      ->type_name("FILE");
+  create->add_option("--user", create_args.vm.user, "With --image: the user cloud-init creates")->capture_default_str();
+  create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso or --image")->capture_default_str();
+  create->add_option("--memory", create_args.vm.memory, "Memory with --iso or --image")->capture_default_str();
   create->add_option("--engine", create_args.vm.engine,
                      "Engine the VM runs on: vz (a Mac with Apple silicon) or qemu; default: " +
                          vzkit::host::default_engine())
@@ -260,6 +276,8 @@ int main(int argc, char** argv) {
   // Command groups kept in files of their own.
   std::vector<std::unique_ptr<CommandGroup>> groups;
   groups.push_back(add_disk_commands(app, g));
+  std::function<int()> access_command;  // set by the commands of access_commands.cpp
+  add_access_commands(app, access_command);
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
@@ -298,6 +316,7 @@ int main(int argc, char** argv) {
     if (*logs) return cmd_logs(vm, previous, follow);
     for (const auto& group : groups)
       if (const auto status = group->run()) return *status;
+    if (access_command) return access_command();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

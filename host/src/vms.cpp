@@ -214,7 +214,8 @@ VmInfo Library::inspect(const std::string& name) const { return info_of(open_or_
 void Library::remove(const std::string& name) const { kernel::delete_bundle(open_or_throw(name)); }
 
 StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seconds timeout,
-                          const std::function<void()>& on_timeout, const std::function<void()>& on_asked) const {
+                          const std::function<void()>& on_timeout, const std::function<void()>& on_asked,
+                          const std::function<void()>& on_agent) const {
   const auto b = open_or_throw(name);
   if (!kernel::BundleLock::is_held(b)) return StopOutcome::not_running;
   const std::string ctl = (b.run_dir() / "ctl.sock").string();
@@ -228,7 +229,16 @@ StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seco
   if (!force) {
     send("system_powerdown");
     if (on_asked) on_asked();
-    if (wait_until_unlocked(b, timeout)) return StopOutcome::powered_off;
+    // A guest that ignores the power button may still listen to its agent.
+    const Guest guest(name);
+    const auto button = guest.has_agent() ? std::min<std::chrono::seconds>(timeout / 3, std::chrono::seconds(10)) : timeout;
+    const auto started = std::chrono::steady_clock::now();
+    if (wait_until_unlocked(b, button)) return StopOutcome::powered_off;
+    if (button < timeout) {
+      if (guest.shutdown_by_agent() && on_agent) on_agent();
+      const auto left = timeout - std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+      if (wait_until_unlocked(b, std::max<std::chrono::seconds>(left, std::chrono::seconds(1)))) return StopOutcome::powered_off;
+    }
     if (on_timeout) on_timeout();
   }
   send("quit");
@@ -405,10 +415,10 @@ Installed install_macos(const std::string& source, const fs::path& dir, std::uin
 }  // namespace
 
 Created Host::create_vm(const CreateOptions& a) const {
-  const int sources = !a.spec_file.empty() + !a.installer.empty() + !a.macos.empty();
+  const int sources = !a.spec_file.empty() + !a.installer.empty() + !a.macos.empty() + !a.image.empty();
   if (sources != 1)
     throw InputError("give one of: a spec to copy (--from SPEC), an installer image (--iso IMAGE) with a disk size, "
-                     "or macOS to install (--macos latest|PATH.ipsw)");
+                     "a cloud disk image to boot (--image DISK.img), or macOS to install (--macos latest|PATH.ipsw)");
   if (!a.installer.empty() && a.disk_size.empty())
     throw InputError("an installer needs the size of the new system disk, e.g. --disk 64GiB");
   if (!a.macos.empty() && !a.engine.empty() && a.engine != "vz")
@@ -450,11 +460,18 @@ Created Host::create_vm(const CreateOptions& a) const {
   } else if (!a.installer.empty()) {
     check_installer_flags(a);
     file = "vzkit create";
+  } else if (!a.image.empty()) {
+    check_image_flags(a);
+    file = "vzkit create --image";
   }
   const std::string engine = !a.macos.empty() ? "vz" : a.engine.empty() ? default_engine() : a.engine;
   if (!a.installer.empty()) text = installer_spec(a, engine);
   Created out;
+  const json::object meta = a.image.empty() ? json::object{} : json::object{{"access", cloud_image_access(a)}};
   kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, engine, [&](const fs::path& tmp) {
+    if (!a.image.empty()) text = make_cloud_image_vm(a, engine, tmp, [&](const std::string& line) {
+      if (a.progress) a.progress(line);
+    });
     if (!a.macos.empty()) {
       const auto installed = install_macos(a.macos == "latest" ? a.macos : fs::absolute(a.macos).string(), tmp,
                                            macos_disk);
@@ -472,13 +489,13 @@ Created Host::create_vm(const CreateOptions& a) const {
     kernel::AssembleOptions o;
     o.engine = engine;
     o.bundle_dir = tmp.string();
-    o.materialize = true;  // per-VM NVRAM copies, sparse disks
+    o.materialize = true;  // per-VM NVRAM copies, sparse disks, the cloud-init seed
     try {
       kernel::assemble(*spec, m_impl->plugins, o);
     } catch (const kernel::AssembleError& e) {
       throw PlanError(convert(e.diagnostics), false);
     }
-  });
+  }, meta);
   out.vm = info_of(b, false);
   return out;
 }
@@ -872,6 +889,9 @@ int supervise_main(const std::vector<std::string>& args) {
   o.stop_grace = std::chrono::seconds(stop_timeout);
   o.report = !quiet;
   o.facts = json::object{{"engine", "qemu"}, {"accel", accel}, {"bundle", dir.string()}};
+  // A detached run leaves the console socket free for `vzkit console`.
+  if (detach && std::any_of(plan.chardevs.begin(), plan.chardevs.end(), [](const auto& c) { return c.type == "stdio"; }))
+    o.facts["console_socket"] = qb::RunFiles(o.run.run_dir).console_socket().string();
   return qb::supervise(plan, o);
 }
 

@@ -5,7 +5,12 @@
 // callback, and a state_changed event is sent whenever it differs from the last one seen.
 #include <vzkit/bridge/vz/objc_bridge.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -214,6 +219,36 @@ void VzMachine::stop(Completion done) {
       finish(impl, done, error);
     }];
     impl->sync_state();
+  });
+}
+
+void VzMachine::connect_to_guest(std::uint32_t port, std::function<void(int, const std::string&)> done) const {
+  Impl* impl = m_impl.get();
+  auto handler = std::make_shared<std::function<void(int, const std::string&)>>(std::move(done));
+  dispatch_async(impl->queue, ^{
+    VZVirtioSocketDevice* device = nil;
+    for (id d in [impl->vm.get() socketDevices])
+      if ([d isKindOfClass:[VZVirtioSocketDevice class]]) {
+        device = d;
+        break;
+      }
+    if (!device) {
+      (*handler)(-1, "the virtual machine has no Virtio socket device");
+      return;
+    }
+    [device connectToPort:port
+        completionHandler:^(VZVirtioSocketConnection* connection, NSError* error) {
+          if (!connection) {
+            (*handler)(-1, "nothing answers on vsock port " + std::to_string(port) + " in the guest (" +
+                               Impl::message_of(error) + ")");
+            return;
+          }
+          // The connection closes its descriptor when it goes: keep a copy of our own.
+          const int fd = ::dup([connection fileDescriptor]);
+          const int err = errno;
+          [connection close];
+          (*handler)(fd, fd < 0 ? std::string("dup: ") + std::strerror(err) : std::string());
+        }];
   });
 }
 

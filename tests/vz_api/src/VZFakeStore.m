@@ -172,6 +172,7 @@ void VZFakeReset(void)
     default_host();
     [lock unlock];
     VZFakeResetInstallation();
+    VZFakeResetSockets();
     // Released outside the lock: deallocating objects take it again.
     [old_creations release];
     [old_calls release];
