@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
     else if (arg == "--console-input") o.console_from_stdin = true;
     else if (arg == "--stop-timeout") o.stop_grace = std::chrono::seconds(std::atoi(value().c_str()));
     else if (arg == "--quiet") o.report = false;
+    else if (arg == "--restore") o.restore_from = value();
     else if (!arg.empty() && arg[0] != '-' && plan_file.empty()) plan_file = arg;
     else return usage(("unexpected argument '" + arg + "'").c_str());
   }

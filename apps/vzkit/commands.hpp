@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace vzkit::app {
 
 struct Globals {
@@ -55,6 +59,7 @@ struct RunArgs {
   bool quiet = false;          ///< no state messages
   std::string engine;          ///< "" = the VM's own
   bool yes = false;            ///< install what the VM needs without asking
+  bool fresh = false;          ///< boot afresh, discarding a suspended state
 };
 
 struct CreateArgs {
@@ -73,5 +78,9 @@ int cmd_inspect(const std::string& name, bool json);
 int cmd_delete(const std::string& name);
 int cmd_screenshot(const std::string& name, const std::string& file);
 int cmd_logs(const std::string& name, int previous, bool follow);
+
+/// Adds `suspend` and `snapshot` (snapshot_commands.cpp); the one given sets `command`, which
+/// main runs once logging is set up.
+void add_snapshot_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
 
 }  // namespace vzkit::app

@@ -18,7 +18,7 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "unique": [{"key": "identifier", "scope": "block-device-identifier"}],
   "vz": {"min_macos": "12.0", "classes": ["VZVirtioBlockDeviceConfiguration", "VZDiskImageStorageDeviceAttachment"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Virtio block disk",

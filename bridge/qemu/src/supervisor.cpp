@@ -14,6 +14,10 @@ int supervise(const vzkit::qemu::Machine& plan, const SuperviseOptions& options)
   o.facts = options.facts;
   o.facts["console_log"] = RunFiles(options.run.run_dir).console_log().string();
   o.more_facts = [&machine](boost::json::object& st) { st["qemu_pid"] = machine.qemu_pid(); };
+  o.restore_from = options.restore_from;
+  o.on_restored = options.on_restored;
+  // QEMU's monitor answers run/ctl.sock; what only vzkit knows (saving state) is served here.
+  kernel::ControlServer control(io, supervisor_socket(options.run.run_dir), machine);
   return kernel::supervise(io, machine, o);
 }
 

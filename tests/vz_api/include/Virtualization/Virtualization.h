@@ -810,3 +810,5 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 #endif
 
 NS_ASSUME_NONNULL_END
+
+#import <Virtualization/VZSaveRestore.h>
