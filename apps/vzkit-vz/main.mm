@@ -197,6 +197,7 @@ int main(int argc, char** argv) {
     else if (arg == "--stop-timeout") o.stop_grace = std::chrono::seconds(std::atoi(value().c_str()));
     else if (arg == "--quiet") o.report = false;
     else if (arg == "--recovery") o.build.macos_recovery = true;
+    else if (arg == "--restore") o.restore_from = value();
     else if (!arg.empty() && arg[0] != '-' && plan_file.empty()) plan_file = arg;
     else return usage(("unexpected argument '" + arg + "'").c_str());
   }

@@ -34,6 +34,7 @@ const CLI::Option* find_option(const CLI::App* at, const std::string& name) {
 std::string unknown_command(CLI::App& app, int argc, char** argv) {
   CLI::App* at = &app;
   std::string words;  // the commands named so far: "plugin "
+  std::size_t positionals_seen = 0;  // arguments of the command `at` given so far
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") return {};
@@ -50,6 +51,14 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
     for (const auto* sub : subs) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), a) != names.end()) {
       at = at->get_subcommand(a);
+      words += a + " ";
+      positionals_seen = 0;
+      continue;
+    }
+    // A command that takes arguments before its own commands ("snapshot VM create TAG").
+    const auto positionals = at->get_options([](const CLI::Option* o) { return o->get_positional(); });
+    if (positionals_seen < positionals.size()) {
+      ++positionals_seen;
       words += a + " ";
       continue;
     }
@@ -240,6 +249,7 @@ int main(int argc, char** argv) {
                   "For a spec file: the engine to run it on (default: " + vzkit::host::default_engine() +
                       "); a VM made by `vzkit create` runs on the engine it was made for")
       ->check(CLI::IsMember({"vz", "qemu"}));
+  run->add_flag("--fresh", run_args.fresh, "Boot afresh, discarding the state `vzkit suspend` saved");
 
   std::string vm;
   bool force = false;
@@ -273,11 +283,11 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
-  // Command groups kept in files of their own.
-  std::vector<std::unique_ptr<CommandGroup>> groups;
-  groups.push_back(add_disk_commands(app, g));
-  std::function<int()> access_command;  // set by the commands of access_commands.cpp
-  add_access_commands(app, access_command);
+  // Commands kept in files of their own: parsing the one given sets `file_command`.
+  std::function<int()> file_command;
+  add_disk_commands(app, g, file_command);
+  add_access_commands(app, file_command);
+  add_snapshot_commands(app, g, file_command);
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
@@ -314,9 +324,7 @@ int main(int argc, char** argv) {
     if (*del) return cmd_delete(vm);
     if (*screenshot) return cmd_screenshot(vm, shot);
     if (*logs) return cmd_logs(vm, previous, follow);
-    for (const auto& group : groups)
-      if (const auto status = group->run()) return *status;
-    if (access_command) return access_command();
+    if (file_command) return file_command();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -3,6 +3,7 @@
 #include <vzkit/host.hpp>
 
 #include "host_impl.hpp"
+#include "suspend_impl.hpp"
 
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qmp_client.hpp>
@@ -508,6 +509,7 @@ struct PreparedRun::Impl {
   std::string name, dir, accel, accel_warning;
   std::vector<Diagnostic> warnings;
   std::vector<std::string> args;  // the supervisor's command line
+  std::string resuming;           // set when it resumes a saved state
 };
 
 PreparedRun::PreparedRun(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -518,6 +520,7 @@ const std::string& PreparedRun::dir() const { return m_impl->dir; }
 const std::string& PreparedRun::accel() const { return m_impl->accel; }
 const std::string& PreparedRun::accel_warning() const { return m_impl->accel_warning; }
 const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->warnings; }
+const std::string& PreparedRun::resuming() const { return m_impl->resuming; }
 
 
 std::optional<std::string> vz_host_facts() {
@@ -678,6 +681,8 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   } catch (const kernel::AssembleError& e) {
     throw PlanError(convert(e.diagnostics), false);
   }
+  std::vector<std::string> resume_args;  // --restore DIR when the VM resumes a saved state
+  std::string resuming = prepare_resume(*bundle, plan.model, a.fresh, resume_args, warnings);
   kernel::clear_run_dir(*bundle);  // left by an earlier run, but its logs; the lock is ours
   fs::create_directories(bundle->run_dir());
   kernel::write_atomic(bundle->run_dir() / "plan.json", kernel::pretty_json(plan.model));
@@ -686,7 +691,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   made_now.dir.clear();  // prepared: the VM stays
   auto impl = std::make_unique<PreparedRun::Impl>(
       PreparedRun::Impl{*bundle, std::move(*lock), bundle->name, bundle->dir.string(), choice.accel, choice.warning,
-                        std::move(warnings), a.supervisor_command});
+                        std::move(warnings), a.supervisor_command, std::move(resuming)});
   auto& args = impl->args;
   args.insert(args.end(), {impl->dir, "--lock-fd", std::to_string(impl->lock.fd()), "--engine", engine,
                            "--stop-timeout", std::to_string(a.stop_timeout), "--display", a.display});
@@ -694,6 +699,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   if (a.console_input) args.push_back("--console-input");
   if (a.quiet) args.push_back("--quiet");
   if (a.recovery) args.push_back("--recovery");
+  args.insert(args.end(), resume_args.begin(), resume_args.end());
   return PreparedRun(std::move(impl));
 }
 
@@ -832,7 +838,7 @@ int supervise_main(const std::vector<std::string>& args) {
   if (args.empty()) throw InputError("the supervising mode needs the VM's folder");
   const fs::path dir(args[0]);
   int lock_fd = -1, stop_timeout = 10;
-  std::string accel = "tcg", display = "none", engine = "qemu";
+  std::string accel = "tcg", display = "none", engine = "qemu", restore;
   bool console_input = false, quiet = false, detach = false, recovery = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const auto& k = args[i];
@@ -849,6 +855,7 @@ int supervise_main(const std::vector<std::string>& args) {
     else if (k == "--quiet") quiet = true;
     else if (k == "--detach") detach = true;
     else if (k == "--recovery") recovery = true;
+    else if (k == "--restore") restore = value();
     else throw InputError("supervising mode: unknown argument '" + k + "'");
   }
   if (lock_fd < 0) throw InputError("supervising mode: --lock-fd is required");
@@ -868,6 +875,7 @@ int supervise_main(const std::vector<std::string>& args) {
     if (console_input && !detach) argv.push_back("--console-input");
     if (quiet) argv.push_back("--quiet");
     if (recovery) argv.push_back("--recovery");
+    if (!restore.empty()) argv.insert(argv.end(), {"--restore", restore});
     lock.keep_across_exec();
     exec_args(argv);
   }
@@ -892,6 +900,7 @@ int supervise_main(const std::vector<std::string>& args) {
   // A detached run leaves the console socket free for `vzkit console`.
   if (detach && std::any_of(plan.chardevs.begin(), plan.chardevs.end(), [](const auto& c) { return c.type == "stdio"; }))
     o.facts["console_socket"] = qb::RunFiles(o.run.run_dir).console_socket().string();
+  o.restore_from = restore;
   return qb::supervise(plan, o);
 }
 

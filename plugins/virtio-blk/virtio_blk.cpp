@@ -21,7 +21,7 @@ constexpr const char* kManifest = R"json({
   "conflicts": [{"plugin": "mac-platform", "when": {"bus": "nvme"}}],
   "vz": {"min_macos": "12.0", "classes": ["VZVirtioBlockDeviceConfiguration", "VZNVMExpressControllerDeviceConfiguration",
                                           "VZDiskImageStorageDeviceAttachment"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Virtio block disk",

@@ -29,6 +29,8 @@ static void default_host(void)
 
 extern int VZFakeValidationLinked;
 __attribute__((used)) static int *const keep_validation_linked = &VZFakeValidationLinked;
+extern int VZFakeSaveRestoreLinked;
+__attribute__((used)) static int *const keep_save_restore_linked = &VZFakeSaveRestoreLinked;
 
 static void make_store(void)
 {

@@ -840,3 +840,5 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 @end
 
 NS_ASSUME_NONNULL_END
+
+#import <Virtualization/VZSaveRestore.h>

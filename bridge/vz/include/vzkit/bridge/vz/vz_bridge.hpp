@@ -88,6 +88,15 @@ class VzMachine final : public vzkit::Machine {
   void resume(Completion done) override;
   void request_stop(Completion done) override;
   void stop(Completion done) override;
+  /// validateSaveRestoreSupportWithError:, its error mapped to the device's spec path (as
+  /// validation errors are). On macOS 13 (or a build with the macOS 13 SDK) one blocker with an
+  /// empty path says that saving needs macOS 14.
+  void check_save(SaveCheck done) override;
+  /// Pauses a running VM, then saveMachineStateToURL:; the VM stays paused. VZ reports no
+  /// progress: `progress` hears of the start (0 of the memory size) and the end.
+  void save_state(const std::string& file, SaveProgress progress, Completion done) override;
+  /// restoreMachineStateFromURL: on the stopped VM, then resume.
+  void restore_state(const std::string& file, Completion done) override;
 
   /// The VZVirtualMachine, as an unretained pointer (for VZVirtualMachineView in the window app).
   void* native_handle() const;
@@ -136,6 +145,8 @@ struct SuperviseOptions {
   bool report = true;               ///< print state changes to stderr
   boost::json::object facts;        ///< recorded in state.json
   BuildOptions build;               ///< sockets for file-handle network devices
+  /// Resume from the saved state in this folder instead of booting (kernel::SuperviseOptions).
+  std::filesystem::path restore_from;
 };
 
 /// Runs `plan` until it stops, as the QEMU engine's supervisor does: signals stop it in order,
