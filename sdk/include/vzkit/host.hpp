@@ -353,3 +353,5 @@ class Host {
 };
 
 }  // namespace vzkit::host
+
+#include <vzkit/host_images.hpp>
