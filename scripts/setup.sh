@@ -21,7 +21,7 @@ demo=(
 )
 test=(
   libgtest-dev libgmock-dev
-  qemu-utils ovmf systemd-boot-efi dosfstools mtools binutils procps
+  qemu-utils ovmf systemd-boot-efi dosfstools mtools binutils procps btrfs-progs
   clang libgnustep-base-dev libblocksruntime-dev
 )
 bench=(libbenchmark-dev hyperfine time)

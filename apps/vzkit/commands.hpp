@@ -8,10 +8,14 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
-
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace vzkit::app {
 
@@ -20,6 +24,17 @@ struct Globals {
   bool no_default_plugins = false;  ///< only --plugin-path (tests, plugin authors)
   int verbosity = 0;
 };
+
+/// Commands defined in a file of their own: the constructor adds them to the app; after parsing,
+/// run() runs the one given and returns its exit status, or nullopt when none of them was given.
+class CommandGroup {
+ public:
+  virtual ~CommandGroup() = default;
+  virtual std::optional<int> run() = 0;
+};
+
+/// clone, set, convert (disk_commands.cpp).
+std::unique_ptr<CommandGroup> add_disk_commands(CLI::App& app, const Globals& g);
 
 /// Prints diagnostics to stderr with a closing count.
 void print_diagnostics(const std::vector<host::Diagnostic>& ds);

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
       "  vzkit logs web --follow                       a VM's console (--previous N: the runs before)\n"
       "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
       "  vzkit create mac --macos latest && vzkit run mac --gui    (on a Mac with Apple silicon)\n"
+      "  vzkit clone deb deb2 && vzkit set deb2 --disk-size 64GiB    a copy-on-write clone, grown\n"
       "Plugins are searched in: --plugin-path, $VZKIT_PLUGIN_PATH (':'-separated), the plugins\n"
       "installed beside the binary (../lib/vzkit/plugins), then $VZKIT_HOME/plugins (~/.vzkit/plugins).");
 
@@ -253,6 +254,10 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
+  // Command groups kept in files of their own.
+  std::vector<std::unique_ptr<CommandGroup>> groups;
+  groups.push_back(add_disk_commands(app, g));
+
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
     return 2;
@@ -288,6 +293,8 @@ int main(int argc, char** argv) {
     if (*del) return cmd_delete(vm);
     if (*screenshot) return cmd_screenshot(vm, shot);
     if (*logs) return cmd_logs(vm, previous, follow);
+    for (const auto& group : groups)
+      if (const auto status = group->run()) return *status;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

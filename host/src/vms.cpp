@@ -46,12 +46,6 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-kernel::Bundle open_or_throw(const std::string& name) {
-  std::string err;
-  auto b = kernel::open_bundle(name, err);
-  if (!b) throw std::runtime_error(err);
-  return *b;
-}
 
 bool wait_until_unlocked(const kernel::Bundle& b, std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
@@ -78,38 +72,6 @@ void require_running(const kernel::Bundle& b) {
     throw std::runtime_error("VM '" + b.name + "' is not running; start it with `vzkit run " + b.name + "`");
 }
 
-VmInfo info_of(const kernel::Bundle& b, bool details) {
-  VmInfo v;
-  v.name = b.name;
-  v.dir = b.dir.string();
-  v.engine = b.engine();
-  v.spec_dir = b.spec_dir().string();
-  v.spec_file = b.run_spec_file();
-  v.run_json = "{}";
-  // The lock and the state file are read once.
-  std::string holder;
-  if (kernel::BundleLock::is_held(b, &holder)) {
-    const auto st = kernel::read_state(b.run_dir());
-    v.state = state_in(st);
-    if (details) {
-      v.holder = std::move(holder);
-      v.run_json = json::serialize(st);
-    }
-  } else {
-    v.state = "stopped";
-  }
-  if (!details) return v;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(b.dir, ec))
-    if (f.is_regular_file(ec)) v.files.push_back({f.path().filename().string(), f.file_size(ec)});
-  std::sort(v.files.begin(), v.files.end(), [](const VmFile& x, const VmFile& y) { return x.name < y.name; });
-  try {
-    v.spec_json = json::serialize(json::parse(read_file(b.spec_file())));
-  } catch (const std::exception&) {
-    v.spec_json.clear();
-  }
-  return v;
-}
 
 // An installer VM boots EFI programs (boot menus, installers, memtest86+) that need a framebuffer:
 // on QEMU x86_64 its display is virtio-vga (model "vga"); VZ has the Virtio GPU alone.
@@ -171,12 +133,6 @@ std::vector<Diagnostic> as_flags(std::vector<Diagnostic> ds) {
   return ds;
 }
 
-void check_name(const std::string& name) {
-  if (!kernel::valid_vm_name(name))
-    throw InputError("'" + name +
-                     "' is not a valid VM name (letters, digits, '.', '_', '-', starting with a letter or digit, at "
-                     "most 64 characters)");
-}
 
 // Parses and validates spec text; throws PlanError with every diagnostic when it is invalid.
 kernel::Spec checked(const kernel::PluginHost& plugins, const kernel::ValidateOptions& options,
@@ -190,6 +146,58 @@ kernel::Spec checked(const kernel::PluginHost& plugins, const kernel::ValidateOp
 }
 
 }  // namespace
+
+namespace detail {
+
+kernel::Bundle open_or_throw(const std::string& name) {
+  std::string err;
+  auto b = kernel::open_bundle(name, err);
+  if (!b) throw std::runtime_error(err);
+  return *b;
+}
+
+VmInfo info_of(const kernel::Bundle& b, bool details) {
+  VmInfo v;
+  v.name = b.name;
+  v.dir = b.dir.string();
+  v.engine = b.engine();
+  v.spec_dir = b.spec_dir().string();
+  v.spec_file = b.run_spec_file();
+  v.run_json = "{}";
+  // The lock and the state file are read once.
+  std::string holder;
+  if (kernel::BundleLock::is_held(b, &holder)) {
+    const auto st = kernel::read_state(b.run_dir());
+    v.state = state_in(st);
+    if (details) {
+      v.holder = std::move(holder);
+      v.run_json = json::serialize(st);
+    }
+  } else {
+    v.state = "stopped";
+  }
+  if (!details) return v;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(b.dir, ec))
+    if (f.is_regular_file(ec)) v.files.push_back({f.path().filename().string(), f.file_size(ec)});
+  std::sort(v.files.begin(), v.files.end(), [](const VmFile& x, const VmFile& y) { return x.name < y.name; });
+  try {
+    v.spec_json = json::serialize(json::parse(read_file(b.spec_file())));
+  } catch (const std::exception&) {
+    v.spec_json.clear();
+  }
+  return v;
+}
+
+void check_name(const std::string& name) {
+  if (!kernel::valid_vm_name(name))
+    throw InputError("'" + name +
+                     "' is not a valid VM name (letters, digits, '.', '_', '-', starting with a letter or digit, at "
+                     "most 64 characters)");
+}
+
+}  // namespace detail
+
 
 // ---- Library ----------------------------------------------------------------------------------
 

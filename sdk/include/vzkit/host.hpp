@@ -354,4 +354,7 @@ class Host {
 
 }  // namespace vzkit::host
 
+// Disk operations on kept VMs: clone, set, convert.
+#include <vzkit/host_disks.hpp>
+// Images: pull, push, clone from an image.
 #include <vzkit/host_images.hpp>
