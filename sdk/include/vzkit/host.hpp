@@ -386,3 +386,5 @@ class Host {
 #include <vzkit/host_access.hpp>
 #include <vzkit/host_disks.hpp>
 #include <vzkit/host_suspend.hpp>
+// Images: pull, push, clone from an image.
+#include <vzkit/host_images.hpp>
