@@ -5,44 +5,69 @@
 // the VM's queue and its completion handler runs there.
 #import "VZFakeInternal.h"
 
+#include <Block.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static NSMutableDictionary *listeners;  // NSNumber port -> block (void (^)(int))
-static NSLock *listeners_lock;
+// Blocks are kept with Block_copy / Block_release: with GNUstep's runtime a block is not
+// always an object that answers -copy and -retain.
+enum { kMaxListeners = 16 };
+static struct {
+    uint32_t port;
+    void (^accept)(int fd);
+} listeners[kMaxListeners];
+static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
 static dispatch_queue_t guest_queue;
 
 static void ensure_listeners(void)
 {
-    static int made = 0;
-    if (made) return;
-    made = 1;
-    listeners = [[NSMutableDictionary alloc] init];
-    listeners_lock = [[NSLock alloc] init];
-    guest_queue = dispatch_queue_create("org.vzkit.fake.guest-sockets", NULL);
+    pthread_mutex_lock(&listeners_lock);
+    if (!guest_queue) guest_queue = dispatch_queue_create("org.vzkit.fake.guest-sockets", NULL);
+    pthread_mutex_unlock(&listeners_lock);
 }
 
 void VZFakeSetGuestSocketListener(uint32_t port, void (^accept)(int fd))
 {
     ensure_listeners();
-    [listeners_lock lock];
-    if (accept) {
-        id copy = [accept copy];
-        [listeners setObject:copy forKey:[NSNumber numberWithUnsignedInt:port]];
-        [copy release];
-    } else {
-        [listeners removeObjectForKey:[NSNumber numberWithUnsignedInt:port]];
+    pthread_mutex_lock(&listeners_lock);
+    int free_slot = -1;
+    for (int i = 0; i < kMaxListeners; ++i) {
+        if (listeners[i].accept && listeners[i].port == port) {
+            Block_release(listeners[i].accept);
+            listeners[i].accept = NULL;
+        }
+        if (!listeners[i].accept && free_slot < 0) free_slot = i;
     }
-    [listeners_lock unlock];
+    if (accept && free_slot >= 0) {
+        listeners[free_slot].port = port;
+        listeners[free_slot].accept = Block_copy(accept);
+    }
+    pthread_mutex_unlock(&listeners_lock);
 }
 
 void VZFakeResetSockets(void)
 {
     ensure_listeners();
-    [listeners_lock lock];
-    [listeners removeAllObjects];
-    [listeners_lock unlock];
+    pthread_mutex_lock(&listeners_lock);
+    for (int i = 0; i < kMaxListeners; ++i) {
+        if (listeners[i].accept) Block_release(listeners[i].accept);
+        listeners[i].accept = NULL;
+    }
+    pthread_mutex_unlock(&listeners_lock);
+}
+
+// The listener of `port`, copied (Block_release it), or NULL.
+static void (^listener_of(uint32_t port))(int)
+{
+    ensure_listeners();
+    void (^found)(int) = NULL;
+    pthread_mutex_lock(&listeners_lock);
+    for (int i = 0; i < kMaxListeners; ++i)
+        if (listeners[i].accept && listeners[i].port == port) found = Block_copy(listeners[i].accept);
+    pthread_mutex_unlock(&listeners_lock);
+    return found;
 }
 
 @implementation VZSocketDevice
@@ -77,10 +102,7 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         [NSException raise:NSInternalInconsistencyException
                     format:@"-[VZVirtioSocketDevice connectToPort:completionHandler:] must be called on the virtual machine's queue"];
     VZFakeRecordCall(vm, "connectToPort:completionHandler:", [vm state]);
-    ensure_listeners();
-    [listeners_lock lock];
-    void (^accept)(int) = [[listeners objectForKey:[NSNumber numberWithUnsignedInt:port]] retain];
-    [listeners_lock unlock];
+    void (^accept)(int) = listener_of(port);
     int fds[2] = {-1, -1};
     const BOOL running = [vm state] == VZVirtualMachineStateRunning;
     if (accept && running && socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) fds[0] = fds[1] = -1;
@@ -91,12 +113,14 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         VZFakeSet(connection, @"destinationPort", [NSNumber numberWithUnsignedInt:port]);
         VZFakeSet(connection, @"sourcePort", [NSNumber numberWithUnsignedInt:1024]);
         const int guest_end = fds[1];
+        void (^guest)(int) = Block_copy(accept);
         dispatch_async(guest_queue, ^{
-            accept(guest_end);
+            guest(guest_end);
+            Block_release(guest);
         });
     }
-    [accept release];
-    void (^handler)(VZVirtioSocketConnection *, NSError *) = [completionHandler copy];
+    if (accept) Block_release(accept);
+    void (^handler)(VZVirtioSocketConnection *, NSError *) = Block_copy(completionHandler);
     [vm retain];
     dispatch_async((dispatch_queue_t)[(NSValue *)VZFakeGet(vm, @"@queue") pointerValue], ^{
         if (connection)
@@ -104,7 +128,7 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         else
             handler(nil, [NSError errorWithDomain:NSPOSIXErrorDomain code:ECONNRESET userInfo:nil]);
         [connection release];
-        [handler release];
+        Block_release(handler);
         [vm release];
     });
 }
