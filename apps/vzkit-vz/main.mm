@@ -7,6 +7,7 @@
 //
 //   vzkit-vz PLAN.json --run-dir DIR [--console-log] [--console-input] [--stop-timeout S] [--quiet] [--recovery]
 //   vzkit-vz --host-bounds [--hardware-model FILE]   what VZ allows on this Mac, as JSON
+//   vzkit-vz --validate PLAN.json                     check a plan with VZ (validateWithError:) without running it
 //   vzkit-vz --install-rosetta                        install Rosetta for Linux guests
 //   vzkit-vz --install-macos latest|IPSW DIR [--disk-size BYTES] [--download-dir DIR]
 //                                                     install macOS into a VM folder (for `vzkit create --macos`);
@@ -51,6 +52,7 @@ int usage(const char* problem) {
                "  --quiet          print no state changes\n"
                "  --recovery       start a macOS guest from macOS Recovery\n"
                "       vzkit-vz --host-bounds [--hardware-model FILE]\n"
+               "       vzkit-vz --validate PLAN.json\n"
                "       vzkit-vz --install-rosetta\n"
                "       vzkit-vz --install-macos latest|IPSW DIR [--disk-size BYTES] [--download-dir DIR]\n");
   return problem ? 2 : 0;
@@ -148,6 +150,26 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (argc == 3 && std::string(argv[1]) == "--validate") {
+    // A plan made elsewhere (`vzkit plan SPEC --engine vz`), checked by building its VZ objects
+    // and asking VZ (validateWithError:) without running it.
+    std::string error;
+    const auto plan = vzkit::bridge::vz::read_plan(argv[2], error);
+    if (!plan) {
+      std::fprintf(stderr, "vzkit-vz: %s\n", error.c_str());
+      return 2;
+    }
+    vzkit::kernel::Diagnostics problems;
+    @autoreleasepool {
+      problems = vzkit::bridge::vz::validate(*plan);
+    }
+    if (problems.empty()) {
+      std::printf("%s: VZ accepts the configuration\n", argv[2]);
+      return 0;
+    }
+    std::fprintf(stderr, "%s", vzkit::kernel::format(problems).c_str());
+    return 2;
+  }
   if (argc >= 2 && std::string(argv[1]) == "--install-macos") return install(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "--install-rosetta") {
     std::string why;
@@ -175,6 +197,7 @@ int main(int argc, char** argv) {
     else if (arg == "--stop-timeout") o.stop_grace = std::chrono::seconds(std::atoi(value().c_str()));
     else if (arg == "--quiet") o.report = false;
     else if (arg == "--recovery") o.build.macos_recovery = true;
+    else if (arg == "--restore") o.restore_from = value();
     else if (!arg.empty() && arg[0] != '-' && plan_file.empty()) plan_file = arg;
     else return usage(("unexpected argument '" + arg + "'").c_str());
   }

@@ -1,5 +1,5 @@
-// virtio-blk: a raw disk image on a Virtio block device (the guest's /dev/vdX), or with
-// "bus": "nvme" on an NVMe controller (the guest's /dev/nvmeXn1).
+// virtio-blk: a disk image (raw; qcow2 on QEMU) on a Virtio block device (the guest's /dev/vdX),
+// or with "bus": "nvme" on an NVMe controller (the guest's /dev/nvmeXn1).
 #include <vzkit/plugin.hpp>
 #include <vzkit/units.hpp>
 
@@ -15,26 +15,32 @@ namespace fs = std::filesystem;
 constexpr const char* kManifest = R"json({
   "name": "virtio-blk",
   "version": "1.0.0",
-  "summary": "Raw disk image on a Virtio block device (the guest's /dev/vdX), or on NVMe",
+  "summary": "Disk image (raw, or qcow2 on QEMU) on a Virtio block device (the guest's /dev/vdX), or on NVMe",
   "engines": ["vz", "qemu"],
   "unique": [{"key": "identifier", "scope": "block-device-identifier"}],
   "conflicts": [{"plugin": "mac-platform", "when": {"bus": "nvme"}}],
   "vz": {"min_macos": "12.0", "classes": ["VZVirtioBlockDeviceConfiguration", "VZNVMExpressControllerDeviceConfiguration",
                                           "VZDiskImageStorageDeviceAttachment"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Virtio block disk",
-    "description": "A RAW disk image (not qcow2) attached as a Virtio block device; Linux guests see /dev/vda, /dev/vdb, ... in spec order.",
+    "description": "A disk image attached as a Virtio block device; Linux guests see /dev/vda, /dev/vdb, ... in spec order. RAW images on both engines; qcow2 images on QEMU only.",
     "type": "object",
     "additionalProperties": false,
     "required": ["path"],
     "properties": {
       "path": {
         "title": "Image file",
-        "description": "Path to the RAW disk image. Its size must be a multiple of 512 bytes. It must exist unless create_size is given. A relative path starts at the spec's folder, or, with create_size, at the VM's own folder: a VM owns the disks it creates (`vzkit delete` removes them, and two VMs made from one spec get one each).",
+        "description": "Path to the disk image. A raw image's size must be a multiple of 512 bytes. It must exist unless create_size is given. A relative path starts at the spec's folder, or, with create_size, at the VM's own folder: a VM owns the disks it creates (`vzkit delete` removes them, and two VMs made from one spec get one each).",
         "type": "string", "minLength": 1,
         "examples": ["disk.img", "/var/lib/vms/debian/root.img"]
+      },
+      "format": {
+        "title": "Image format",
+        "description": "How the image is stored: raw (the disk's bytes as they are; both engines) or qcow2 (QEMU's copy-on-write format; QEMU only, `vzkit convert NAME --format raw` makes a raw one for VZ). Left out: read from the image's header.",
+        "enum": ["raw", "qcow2"],
+        "examples": ["raw", "qcow2"]
       },
       "read_only": {
         "title": "Read-only",
@@ -89,6 +95,7 @@ constexpr const char* kManifest = R"json({
     "examples": [
       {"path": "disk.img"},
       {"path": "disk.img", "read_only": true, "caching": "cached", "identifier": "root"},
+      {"path": "disk.img", "format": "raw"},
       {"path": "data.img", "create_size": "64GiB", "sync": "fsync", "identifier": "data-01", "discard": true},
       {"path": "nvme.img", "create_size": "8GiB", "bus": "nvme"}
     ]
@@ -136,13 +143,15 @@ class VirtioBlk final : public sdk::Plugin {
     }
 
     if (!creates) {
-      sdk::check_disk_image(c, ctx, out, "virtio-blk", "path", /*may_be_absent=*/false,
-                            "create it (e.g. `truncate -s 64G " + given + "`) or add \"create_size\": \"64GiB\"");
+      if (sdk::check_disk_image(c, ctx, out, "virtio-blk", "path", /*may_be_absent=*/false,
+                                "create it (e.g. `truncate -s 64G " + given + "`) or add \"create_size\": \"64GiB\""))
+        sdk::check_image_format(c, ctx, out, "virtio-blk", ctx.resolve(given));
     } else {
       // The image the VM made earlier, in its folder, if it made one already.
       sdk::Context owned = ctx;
       owned.spec_dir = ctx.bundle_dir.empty() ? ctx.spec_dir : ctx.bundle_dir;
       const bool made = sdk::check_disk_image(c, owned, out, "virtio-blk", "path", /*may_be_absent=*/true, "");
+      sdk::check_image_format(c, ctx, out, "virtio-blk", owned.resolve(given));
       std::error_code ec;
       if (!made && owned.resolve(given) != ctx.resolve(given) && fs::exists(ctx.resolve(given), ec))
         out.warning("virtio-blk.image-beside-spec", "path",
@@ -215,7 +224,7 @@ class VirtioBlk final : public sdk::Plugin {
     vzkit::qemu::Properties raw_props{{"node-name", disk}, {"file", file}};
     if (ro) raw_props.emplace_back("read-only", "on");
     if (discard) raw_props.emplace_back("discard", "unmap");
-    plan.blockdevs.push_back({"raw", std::move(raw_props), {}});
+    plan.blockdevs.push_back({sdk::image_driver(c, image), std::move(raw_props), {}});
 
     vzkit::qemu::Properties dev{{"drive", disk}};
     if (nvme(c)) {

@@ -29,6 +29,8 @@ static void default_host(void)
 
 extern int VZFakeValidationLinked;
 __attribute__((used)) static int *const keep_validation_linked = &VZFakeValidationLinked;
+extern int VZFakeSaveRestoreLinked;
+__attribute__((used)) static int *const keep_save_restore_linked = &VZFakeSaveRestoreLinked;
 
 static void make_store(void)
 {
@@ -172,6 +174,7 @@ void VZFakeReset(void)
     default_host();
     [lock unlock];
     VZFakeResetInstallation();
+    VZFakeResetSockets();
     // Released outside the lock: deallocating objects take it again.
     [old_creations release];
     [old_calls release];

@@ -65,6 +65,14 @@ void VZFakeSetNestedVirtualizationSupported(BOOL supported);
 /// validateWithError: fails first, with code 2 and Apple's reason naming the entitlement.
 void VZFakeSetVirtualizationEntitlement(BOOL entitled);
 
+/// Stands in for a program in the guest listening on vsock `port`: each -[VZVirtioSocketDevice
+/// connectToPort:completionHandler:] to it makes a connected socket pair, hands the guest's end to
+/// `accept` (on a queue of its own; the block owns that descriptor) and the host's end to the
+/// VZVirtioSocketConnection. nil stops listening. Connecting to a port nobody listens on, or
+/// while the VM is not running, fails with NSPOSIXErrorDomain ECONNRESET (UNCONFIRMED: the code
+/// the framework reports). VZFakeReset clears every listener.
+void VZFakeSetGuestSocketListener(uint32_t port, void (^_Nullable accept)(int fd));
+
 // ---- macOS installation -------------------------------------------------------------------------
 //
 // A stand-in restore image is a small JSON file in place of an IPSW:

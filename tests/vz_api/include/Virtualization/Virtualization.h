@@ -718,6 +718,27 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 @property (nullable, strong) VZNetworkDeviceAttachment *attachment;
 @end
 
+VZ_EXPORT API_AVAILABLE(macos(11.0))
+@interface VZSocketDevice : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
+@end
+
+VZ_EXPORT API_AVAILABLE(macos(11.0))
+@interface VZVirtioSocketConnection : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
+- (void)close;
+@property (readonly) uint32_t destinationPort;
+@property (readonly) uint32_t sourcePort;
+@property (readonly) int fileDescriptor;
+@end
+
+VZ_EXPORT API_AVAILABLE(macos(11.0))
+@interface VZVirtioSocketDevice : VZSocketDevice
+- (void)connectToPort:(uint32_t)port completionHandler:(void (^)(VZVirtioSocketConnection * _Nullable connection, NSError * _Nullable error))completionHandler;
+@end
+
 API_AVAILABLE(macos(11.0))
 @protocol VZVirtualMachineDelegate <NSObject>
 @optional
@@ -751,6 +772,7 @@ VZ_EXPORT API_AVAILABLE(macos(11.0))
 @property (readonly) BOOL canPause;
 @property (readonly) BOOL canResume;
 @property (readonly) BOOL canRequestStop;
+@property (readonly, copy) NSArray<VZSocketDevice *> *socketDevices;
 - (void)startWithCompletionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler;
 - (void)startWithOptions:(VZVirtualMachineStartOptions *)options completionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler API_AVAILABLE(macos(13.0));
 - (void)stopWithCompletionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler API_AVAILABLE(macos(12.0));
@@ -818,3 +840,5 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 @end
 
 NS_ASSUME_NONNULL_END
+
+#import <Virtualization/VZSaveRestore.h>
