@@ -146,7 +146,7 @@ KVER=$(cat "$OUT/kernel-version")
 # initramfs
 MODULES=(virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_balloon virtiofs
          vmw_vsock_virtio_transport virtio_input evdev efivarfs button
-         virtio_gpu xhci_pci usb_storage sd_mod usbhid hid_generic
+         virtio_gpu xhci_pci usb_storage sd_mod usbhid hid_generic nvme
          vfat nls_cp437 nls_ascii nls_utf8)
 
 write_init() {
@@ -242,6 +242,11 @@ if exists_glob /sys/bus/pci/drivers/xhci_hcd/*:*; then
   # not an error when it times out: the xHCI may carry only HID devices
   usb_settled() { [ -e /sys/block/sda ] || usb_no_storage; }
   waitfor 5 usb_settled || true
+fi
+# NVMe namespaces appear once the controller has reset, which the driver does asynchronously
+if exists_glob /sys/class/nvme/nvme*; then
+  nvme_ready() { exists_glob /sys/block/nvme*n*; }
+  waitfor 5 nvme_ready || err "an NVMe controller without a namespace"
 fi
 for b in /sys/block/*; do
   [ -e "$b/size" ] || continue
