@@ -5,11 +5,20 @@
 // the VM's queue and its completion handler runs there.
 #import "VZFakeInternal.h"
 
+#include <Block.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static NSMutableDictionary *listeners;  // NSNumber port -> block (void (^)(int))
+typedef void (^GuestAccept)(int fd);
+
+// The stand-in guest's listeners, by port (Block_copy'd; GNUstep's blocks are not objects to send
+// -copy to).
+enum { kMaxListeners = 16 };
+static struct {
+    uint32_t port;
+    GuestAccept accept;
+} listeners[kMaxListeners];
 static NSLock *listeners_lock;
 static dispatch_queue_t guest_queue;
 
@@ -18,21 +27,38 @@ static void ensure_listeners(void)
     static int made = 0;
     if (made) return;
     made = 1;
-    listeners = [[NSMutableDictionary alloc] init];
     listeners_lock = [[NSLock alloc] init];
     guest_queue = dispatch_queue_create("org.vzkit.fake.guest-sockets", NULL);
+}
+
+/// The listener of `port`, Block_copy'd for the caller (who releases it), or NULL.
+static GuestAccept listener_of(uint32_t port)
+{
+    ensure_listeners();
+    GuestAccept found = NULL;
+    [listeners_lock lock];
+    for (int i = 0; i < kMaxListeners; ++i)
+        if (listeners[i].accept && listeners[i].port == port) found = Block_copy(listeners[i].accept);
+    [listeners_lock unlock];
+    return found;
 }
 
 void VZFakeSetGuestSocketListener(uint32_t port, void (^accept)(int fd))
 {
     ensure_listeners();
     [listeners_lock lock];
-    if (accept) {
-        id copy = [accept copy];
-        [listeners setObject:copy forKey:[NSNumber numberWithUnsignedInt:port]];
-        [copy release];
-    } else {
-        [listeners removeObjectForKey:[NSNumber numberWithUnsignedInt:port]];
+    int slot = -1;
+    for (int i = 0; i < kMaxListeners; ++i)
+        if (listeners[i].accept && listeners[i].port == port) {
+            Block_release(listeners[i].accept);
+            listeners[i].accept = NULL;
+            slot = i;
+        }
+    for (int i = 0; slot < 0 && i < kMaxListeners; ++i)
+        if (!listeners[i].accept) slot = i;
+    if (accept && slot >= 0) {
+        listeners[slot].port = port;
+        listeners[slot].accept = Block_copy(accept);
     }
     [listeners_lock unlock];
 }
@@ -41,7 +67,11 @@ void VZFakeResetSockets(void)
 {
     ensure_listeners();
     [listeners_lock lock];
-    [listeners removeAllObjects];
+    for (int i = 0; i < kMaxListeners; ++i)
+        if (listeners[i].accept) {
+            Block_release(listeners[i].accept);
+            listeners[i].accept = NULL;
+        }
     [listeners_lock unlock];
 }
 
@@ -77,10 +107,7 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         [NSException raise:NSInternalInconsistencyException
                     format:@"-[VZVirtioSocketDevice connectToPort:completionHandler:] must be called on the virtual machine's queue"];
     VZFakeRecordCall(vm, "connectToPort:completionHandler:", [vm state]);
-    ensure_listeners();
-    [listeners_lock lock];
-    void (^accept)(int) = [[listeners objectForKey:[NSNumber numberWithUnsignedInt:port]] retain];
-    [listeners_lock unlock];
+    GuestAccept accept = listener_of(port);
     int fds[2] = {-1, -1};
     const BOOL running = [vm state] == VZVirtualMachineStateRunning;
     if (accept && running && socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) fds[0] = fds[1] = -1;
@@ -91,12 +118,14 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         VZFakeSet(connection, @"destinationPort", [NSNumber numberWithUnsignedInt:port]);
         VZFakeSet(connection, @"sourcePort", [NSNumber numberWithUnsignedInt:1024]);
         const int guest_end = fds[1];
+        GuestAccept guest = Block_copy(accept);
         dispatch_async(guest_queue, ^{
-            accept(guest_end);
+            guest(guest_end);
+            Block_release(guest);
         });
     }
-    [accept release];
-    void (^handler)(VZVirtioSocketConnection *, NSError *) = [completionHandler copy];
+    if (accept) Block_release(accept);
+    void (^handler)(VZVirtioSocketConnection *, NSError *) = Block_copy(completionHandler);
     [vm retain];
     dispatch_async((dispatch_queue_t)[(NSValue *)VZFakeGet(vm, @"@queue") pointerValue], ^{
         if (connection)
@@ -104,7 +133,7 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         else
             handler(nil, [NSError errorWithDomain:NSPOSIXErrorDomain code:ECONNRESET userInfo:nil]);
         [connection release];
-        [handler release];
+        Block_release(handler);
         [vm release];
     });
 }
