@@ -34,6 +34,7 @@ const CLI::Option* find_option(const CLI::App* at, const std::string& name) {
 std::string unknown_command(CLI::App& app, int argc, char** argv) {
   CLI::App* at = &app;
   std::string words;  // the commands named so far: "plugin "
+  std::size_t positionals_seen = 0;  // arguments of the command `at` given so far
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") return {};
@@ -50,6 +51,14 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
     for (const auto* sub : subs) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), a) != names.end()) {
       at = at->get_subcommand(a);
+      words += a + " ";
+      positionals_seen = 0;
+      continue;
+    }
+    // A command that takes arguments before its own commands ("snapshot VM create TAG").
+    const auto positionals = at->get_options([](const CLI::Option* o) { return o->get_positional(); });
+    if (positionals_seen < positionals.size()) {
+      ++positionals_seen;
       words += a + " ";
       continue;
     }
@@ -92,6 +101,7 @@ int main(int argc, char** argv) {
       "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
       "  vzkit create web --image root.img --disk-size 20GiB && vzkit run web --detach && vzkit ssh web\n"
       "  vzkit create mac --macos latest && vzkit run mac --gui    (on a Mac with Apple silicon)\n"
+      "  vzkit clone deb deb2 && vzkit set deb2 --disk-size 64GiB    a copy-on-write clone, grown\n"
       "Plugins are searched in: --plugin-path, $VZKIT_PLUGIN_PATH (':'-separated), the plugins\n"
       "installed beside the binary (../lib/vzkit/plugins), then $VZKIT_HOME/plugins (~/.vzkit/plugins).");
 
@@ -232,10 +242,14 @@ int main(int argc, char** argv) {
   run->add_flag("-y,--yes", run_args.yes,
                 "Install what the VM needs without asking (Rosetta on a Mac); otherwise you are asked on a "
                 "terminal, and told what is missing elsewhere");
+  run->add_flag("--recovery", run_args.recovery,
+                "Start a macOS guest (vz engine) from its Recovery system, to repair or reinstall macOS or change "
+                "its security settings; the next run without it starts macOS as usual");
   run->add_option("--engine", run_args.engine,
                   "For a spec file: the engine to run it on (default: " + vzkit::host::default_engine() +
                       "); a VM made by `vzkit create` runs on the engine it was made for")
       ->check(CLI::IsMember({"vz", "qemu"}));
+  run->add_flag("--fresh", run_args.fresh, "Boot afresh, discarding the state `vzkit suspend` saved");
 
   std::string vm;
   bool force = false;
@@ -269,8 +283,11 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
-  std::function<int()> access_command;  // set by the commands of access_commands.cpp
-  add_access_commands(app, access_command);
+  // Commands kept in files of their own: parsing the one given sets `file_command`.
+  std::function<int()> file_command;
+  add_disk_commands(app, g, file_command);
+  add_access_commands(app, file_command);
+  add_snapshot_commands(app, g, file_command);
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
@@ -307,7 +324,7 @@ int main(int argc, char** argv) {
     if (*del) return cmd_delete(vm);
     if (*screenshot) return cmd_screenshot(vm, shot);
     if (*logs) return cmd_logs(vm, previous, follow);
-    if (access_command) return access_command();
+    if (file_command) return file_command();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -88,6 +88,8 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     o.console_input = a.console;
     o.quiet = a.quiet;
     o.stop_timeout = a.stop_timeout;
+    o.recovery = a.recovery;
+    o.fresh = a.fresh;
     if (a.yes) {
       o.confirm = [](const std::string&) { return true; };
     } else if (::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
@@ -103,6 +105,7 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     auto run = h.prepare_run(o);
     print_diagnostics(run.warnings());
     if (!run.accel_warning().empty()) spdlog::warn("{}", run.accel_warning());
+    if (!run.resuming().empty()) std::fprintf(stderr, "vzkit: %s\n", run.resuming().c_str());
     if (!a.detach) run.exec_attached();
     const int pid = run.start_detached();
     std::printf(

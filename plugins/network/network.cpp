@@ -17,7 +17,7 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "unique": [{"key": "mac", "scope": "mac-address"}],
   "vz": {"min_macos": "11.0", "classes": ["VZVirtioNetworkDeviceConfiguration", "VZNATNetworkDeviceAttachment", "VZMACAddress"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Network (NAT)",

@@ -22,6 +22,10 @@ int supervise(const vzkit::qemu::Machine& plan, const SuperviseOptions& options)
                           {"guest_port", f.guest_port}});
     if (!forwards.empty()) st["forwards"] = std::move(forwards);
   };
+  o.restore_from = options.restore_from;
+  o.on_restored = options.on_restored;
+  // QEMU's monitor answers run/ctl.sock; what only vzkit knows (saving state) is served here.
+  kernel::ControlServer control(io, supervisor_socket(options.run.run_dir), machine);
   return kernel::supervise(io, machine, o);
 }
 

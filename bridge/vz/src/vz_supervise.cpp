@@ -100,6 +100,7 @@ int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& opti
   o.report = options.report;
   o.facts = options.facts;
   o.facts["console_log"] = options.console_to_stdout ? json::value(nullptr) : json::value(console_log.string());
+  o.restore_from = options.restore_from;
   return kernel::supervise(io, *machine, o);
 }
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -63,7 +64,9 @@ struct PluginInfo {
   std::vector<std::string> engines;
   std::vector<std::string> slots;  ///< slots it fills ("boot-loader", "platform")
   std::string min_macos;           ///< VZ: the oldest macOS its classes run on
-  bool save_restore = false;       ///< VZ: the device survives saving and restoring a VM
+  bool save_restore = false;       ///< a VM with the device can be saved and restored on each of its engines
+  std::vector<std::string> save_restore_engines;  ///< the engines on which it can ("qemu", "vz")
+  std::map<std::string, std::string> save_restore_notes;  ///< per engine, why it can't (or a caveat)
   std::string abi;                 ///< the plugin ABI it was built for, "major.minor"
   std::string file;                ///< the shared library it came from
   std::string origin;              ///< which search-path entry found it
@@ -244,9 +247,14 @@ struct RunOptions {
   bool console_input = false;  ///< forward this terminal's input to the guest console
   bool quiet = false;          ///< the supervisor prints no state changes
   int stop_timeout = 10;       ///< seconds the guest gets to power off after Ctrl-C
+  /// vz, macOS guests only: start up from macOS Recovery (VZMacOSVirtualMachineStartOptions);
+  /// prepare_run() refuses it for another guest or engine.
+  bool recovery = false;
   /// Asked (a yes/no question) before installing something the VM needs that the host lacks,
   /// such as Rosetta; unset, nothing is installed and prepare_run() says what is missing.
   std::function<bool(const std::string& question)> confirm;
+  /// Boot afresh, discarding the state `vzkit suspend` saved (without it, a suspended VM resumes).
+  bool fresh = false;
   /// The command that runs this program's supervising mode, which must pass the arguments
   /// vzkit appends to it on to supervise_main(); e.g. {"/proc/self/exe", "__supervise"}.
   std::vector<std::string> supervisor_command;
@@ -264,6 +272,9 @@ class PreparedRun {
   const std::string& accel() const;               ///< the accelerator chosen
   const std::string& accel_warning() const;       ///< why "auto" did not get KVM, if it did not
   const std::vector<Diagnostic>& warnings() const;
+  /// When the VM resumes from a saved state rather than booting: what to tell the user
+  /// ("resuming from the state saved at ... (512 MiB)"); "" when it boots.
+  const std::string& resuming() const;
   /// Replaces this process with the supervisor, attached to this terminal. Returns only when
   /// that fails (std::runtime_error).
   [[noreturn]] void exec_attached();
@@ -371,4 +382,9 @@ class Host {
 
 }  // namespace vzkit::host
 
+// The way into a running guest; disk operations on kept VMs (clone, set, convert); suspend and snapshots.
 #include <vzkit/host_access.hpp>
+#include <vzkit/host_disks.hpp>
+#include <vzkit/host_suspend.hpp>
+// Images: pull, push, clone from an image.
+#include <vzkit/host_images.hpp>

@@ -38,6 +38,8 @@ typedef struct {
     NSInteger rosettaAvailability;
     BOOL virtualizationSupported;
     BOOL guestIgnoresStopRequests;
+    BOOL nestedVirtualizationSupported;
+    BOOL entitled;
 } VZFakeHost;
 
 VZFakeHost *VZFakeHostSettings(void);

@@ -35,6 +35,8 @@ struct RunOptions {
   /// Names the key of the spec a failing value sits at, for the message when QEMU does not start
   /// (the host port of a forward, a disk image); unset: the device's path.
   SpecPathOf spec_path_of;
+  /// Start QEMU waiting for an incoming migration (`-incoming defer`), as restore_state() does.
+  bool incoming = false;
 };
 
 /// The command line QEMU runs with: the plan's argv plus the engine's run-time options (QMP
@@ -77,6 +79,12 @@ class QemuMachine final : public vzkit::Machine {
   void resume(Completion done) override;
   void request_stop(Completion done) override;
   void stop(Completion done) override;
+  /// Migration blockers from QEMU (query-migrate "blocked-reasons"), mapped to the plan's devices.
+  void check_save(SaveCheck done) override;
+  /// Migration to the file (migration.hpp); the machine is paused first and stays paused.
+  void save_state(const std::string& file, SaveProgress progress, Completion done) override;
+  /// Starts QEMU with `-incoming defer`, loads the file, then runs the CPUs.
+  void restore_state(const std::string& file, Completion done) override;
 
   /// Process id of QEMU while it runs, else -1.
   int qemu_pid() const;
