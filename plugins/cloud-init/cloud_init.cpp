@@ -324,15 +324,17 @@ std::vector<SeedFile> seed_of(const sdk::Config& c, const sdk::Context& ctx) {
 
 // ---- the image, made with mtools ----
 
-/// Runs argv (argv[0] looked up on PATH) with MTOOLS_SKIP_CHECK=1, its output to `log`.
+/// Runs argv (argv[0] looked up on PATH) with MTOOLS_SKIP_CHECK=1 and a fixed SOURCE_DATE_EPOCH,
+/// its output to `log`.
 /// Throws sdk::Failure saying what went wrong.
 void run_tool(const std::vector<std::string>& argv, const std::string& log) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::vector<std::string> env_text{"MTOOLS_SKIP_CHECK=1", "MTOOLSRC=/dev/null"};
+  // SOURCE_DATE_EPOCH: mformat stamps the volume label with it instead of the current time.
+  std::vector<std::string> env_text{"MTOOLS_SKIP_CHECK=1", "MTOOLSRC=/dev/null", "SOURCE_DATE_EPOCH=315532800"};
   for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "MTOOLS", 6) != 0) env_text.emplace_back(*e);
+    if (std::strncmp(*e, "MTOOLS", 6) != 0 && std::strncmp(*e, "SOURCE_DATE_EPOCH=", 18) != 0) env_text.emplace_back(*e);
   std::vector<char*> env;
   for (auto& e : env_text) env.push_back(e.data());
   env.push_back(nullptr);

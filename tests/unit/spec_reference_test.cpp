@@ -86,7 +86,7 @@ TEST(SpecReference, APluginSectionListsItsSettingsAndRules) {
 
   const auto net = section("network");
   EXPECT_NE(net.find("| `forwards` | array of objects | optional | at most 64 entries |"), std::string::npos) << net;
-  EXPECT_NE(net.find("| `forwards[].host_port` | integer | required | 1 to 65535 | **Host port.**"), std::string::npos)
+  EXPECT_NE(net.find("| `forwards[].host_port` | integer | required | 0 to 65535 | **Host port.**"), std::string::npos)
       << net;
   EXPECT_NE(net.find("| `forwards[].protocol` | string | `\"tcp\"` | `\"tcp\"`, `\"udp\"` |"), std::string::npos) << net;
   EXPECT_NE(net.find("- **Unique:** `mac` must not repeat across the VM's `network` devices (scope `mac-address`)"),

@@ -7,67 +7,72 @@
 
 #include <Block.h>
 #include <errno.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-// Blocks are kept with Block_copy / Block_release: with GNUstep's runtime a block is not
-// always an object that answers -copy and -retain.
+typedef void (^GuestAccept)(int fd);
+
+// The stand-in guest's listeners, by port (Block_copy'd; GNUstep's blocks are not objects to send
+// -copy to).
 enum { kMaxListeners = 16 };
 static struct {
     uint32_t port;
-    void (^accept)(int fd);
+    GuestAccept accept;
 } listeners[kMaxListeners];
-static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
+static NSLock *listeners_lock;
 static dispatch_queue_t guest_queue;
 
 static void ensure_listeners(void)
 {
-    pthread_mutex_lock(&listeners_lock);
-    if (!guest_queue) guest_queue = dispatch_queue_create("org.vzkit.fake.guest-sockets", NULL);
-    pthread_mutex_unlock(&listeners_lock);
+    static int made = 0;
+    if (made) return;
+    made = 1;
+    listeners_lock = [[NSLock alloc] init];
+    guest_queue = dispatch_queue_create("org.vzkit.fake.guest-sockets", NULL);
+}
+
+/// The listener of `port`, Block_copy'd for the caller (who releases it), or NULL.
+static GuestAccept listener_of(uint32_t port)
+{
+    ensure_listeners();
+    GuestAccept found = NULL;
+    [listeners_lock lock];
+    for (int i = 0; i < kMaxListeners; ++i)
+        if (listeners[i].accept && listeners[i].port == port) found = Block_copy(listeners[i].accept);
+    [listeners_lock unlock];
+    return found;
 }
 
 void VZFakeSetGuestSocketListener(uint32_t port, void (^accept)(int fd))
 {
     ensure_listeners();
-    pthread_mutex_lock(&listeners_lock);
-    int free_slot = -1;
-    for (int i = 0; i < kMaxListeners; ++i) {
+    [listeners_lock lock];
+    int slot = -1;
+    for (int i = 0; i < kMaxListeners; ++i)
         if (listeners[i].accept && listeners[i].port == port) {
             Block_release(listeners[i].accept);
             listeners[i].accept = NULL;
+            slot = i;
         }
-        if (!listeners[i].accept && free_slot < 0) free_slot = i;
+    for (int i = 0; slot < 0 && i < kMaxListeners; ++i)
+        if (!listeners[i].accept) slot = i;
+    if (accept && slot >= 0) {
+        listeners[slot].port = port;
+        listeners[slot].accept = Block_copy(accept);
     }
-    if (accept && free_slot >= 0) {
-        listeners[free_slot].port = port;
-        listeners[free_slot].accept = Block_copy(accept);
-    }
-    pthread_mutex_unlock(&listeners_lock);
+    [listeners_lock unlock];
 }
 
 void VZFakeResetSockets(void)
 {
     ensure_listeners();
-    pthread_mutex_lock(&listeners_lock);
-    for (int i = 0; i < kMaxListeners; ++i) {
-        if (listeners[i].accept) Block_release(listeners[i].accept);
-        listeners[i].accept = NULL;
-    }
-    pthread_mutex_unlock(&listeners_lock);
-}
-
-// The listener of `port`, copied (Block_release it), or NULL.
-static void (^listener_of(uint32_t port))(int)
-{
-    ensure_listeners();
-    void (^found)(int) = NULL;
-    pthread_mutex_lock(&listeners_lock);
+    [listeners_lock lock];
     for (int i = 0; i < kMaxListeners; ++i)
-        if (listeners[i].accept && listeners[i].port == port) found = Block_copy(listeners[i].accept);
-    pthread_mutex_unlock(&listeners_lock);
-    return found;
+        if (listeners[i].accept) {
+            Block_release(listeners[i].accept);
+            listeners[i].accept = NULL;
+        }
+    [listeners_lock unlock];
 }
 
 @implementation VZSocketDevice
@@ -102,7 +107,7 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         [NSException raise:NSInternalInconsistencyException
                     format:@"-[VZVirtioSocketDevice connectToPort:completionHandler:] must be called on the virtual machine's queue"];
     VZFakeRecordCall(vm, "connectToPort:completionHandler:", [vm state]);
-    void (^accept)(int) = listener_of(port);
+    GuestAccept accept = listener_of(port);
     int fds[2] = {-1, -1};
     const BOOL running = [vm state] == VZVirtualMachineStateRunning;
     if (accept && running && socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) fds[0] = fds[1] = -1;
@@ -113,7 +118,7 @@ FAKE_INTEGER_READONLY(uint32_t, sourcePort, @"sourcePort")
         VZFakeSet(connection, @"destinationPort", [NSNumber numberWithUnsignedInt:port]);
         VZFakeSet(connection, @"sourcePort", [NSNumber numberWithUnsignedInt:1024]);
         const int guest_end = fds[1];
-        void (^guest)(int) = Block_copy(accept);
+        GuestAccept guest = Block_copy(accept);
         dispatch_async(guest_queue, ^{
             guest(guest_end);
             Block_release(guest);
