@@ -58,9 +58,9 @@ constexpr const char* kManifest = R"json({
             },
             "host_port": {
               "title": "Host port",
-              "description": "Port the host listens on.",
-              "type": "integer", "minimum": 1, "maximum": 65535,
-              "examples": [2222, 8080]
+              "description": "Port the host listens on; 0: a free port, chosen when the VM starts (the run state records it: `vzkit inspect`, and `vzkit ssh` for guest port 22).",
+              "type": "integer", "minimum": 0, "maximum": 65535,
+              "examples": [2222, 8080, 0]
             },
             "guest_port": {
               "title": "Guest port",

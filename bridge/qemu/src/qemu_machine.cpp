@@ -18,6 +18,7 @@
 
 #include <fstream>
 #include <optional>
+#include <sstream>
 
 namespace vzkit::bridge::qemu {
 
@@ -54,6 +55,23 @@ std::string tail_of(const fs::path& file, std::size_t max_bytes = 600) {
 }
 
 }  // namespace
+
+std::vector<Forward> parse_usernet(const std::string& text) {
+  // "  TCP[HOST_FORWARD]   3       127.0.0.1 42793       10.0.2.15    22     0     0"
+  std::vector<Forward> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string kind, fd, src, src_port, dst, dst_port;
+    if (!(words >> kind >> fd >> src >> src_port >> dst >> dst_port)) continue;
+    if (kind != "TCP[HOST_FORWARD]" && kind != "UDP[HOST_FORWARD]") continue;
+    try {
+      out.push_back({kind[0] == 'T' ? "tcp" : "udp", src, std::stoi(src_port), std::stoi(dst_port)});
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
 
 std::vector<std::string> runtime_argv(const vzkit::qemu::Machine& plan, const RunOptions& options) {
   vzkit::qemu::Machine m = plan;
@@ -198,16 +216,40 @@ struct QemuMachine::Impl {
         fail_start(err);
         return;
       }
-      if (restore_from.empty()) {
-        connect_console(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-        return;
-      }
-      migrate_from_file(io, qmp, restore_from, [this](const std::string& e) {
-        if (!e.empty()) return fail_start(e);
-        connect_console(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-      });
+      read_forwards();
     });
   }
+
+  bool has_forwards() const {
+    for (const auto& n : plan.netdevs)
+      if (n.type == "user" && vzkit::qemu::find_property(n.properties, "hostfwd")) return true;
+    return false;
+  }
+
+  // The host ports QEMU bound (a 0 in the plan is a free port it chose), before the CPUs start.
+  void read_forwards() {
+    if (!has_forwards()) {
+      restore_or_console();
+      return;
+    }
+    qmp.execute("human-monitor-command", {{"command-line", "info usernet"}},
+                [this](const std::string& err, const json::value& r) {
+                  if (err.empty() && r.is_string()) self.m_forwards = parse_usernet(std::string(r.get_string()));
+                  restore_or_console();
+                });
+  }
+  // A resumed VM takes its state from the file before its CPUs start; then the console.
+  void restore_or_console() {
+    if (restore_from.empty()) {
+      connect_console(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      return;
+    }
+    migrate_from_file(io, qmp, restore_from, [this](const std::string& e) {
+      if (!e.empty()) return fail_start(e);
+      connect_console(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    });
+  }
+
 
   bool has_console() const {
     for (const auto& c : plan.chardevs)

@@ -15,7 +15,9 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <vector>
 #include <sstream>
 
 namespace vzkit::bridge::vz {
@@ -79,6 +81,18 @@ int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& opti
     std::cerr << "vzkit: error: " << why << "\n";
     kernel::record_failure(options.run_dir, options.facts, why);
     return 1;
+  }
+  // The plan's socket forwards (the guest agent's run/qga.sock): clients reach the guest's vsock ports.
+  std::vector<std::unique_ptr<SocketForwarder>> forwards;
+  for (const auto& f : plan.socket_forwards) {
+    try {
+      forwards.push_back(std::make_unique<SocketForwarder>(io, *machine, f));
+    } catch (const std::exception& e) {
+      const std::string why = e.what() + std::string(f.origin ? " (" + f.origin->plugin + " at " + f.origin->path + ")" : "");
+      std::cerr << "vzkit: error: " << why << "\n";
+      kernel::record_failure(options.run_dir, options.facts, why);
+      return 1;
+    }
   }
   kernel::SuperviseOptions o;
   o.run_dir = options.run_dir;

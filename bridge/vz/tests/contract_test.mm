@@ -36,7 +36,13 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 std::string vzkit_test_control(const std::string& socket, const std::string& command);  // control_client.cpp
 
@@ -1108,6 +1114,101 @@ TEST_F(FakeFramework, SuperviseRefusesAPlanVZRejectsAndRecordsTheError) {
   EXPECT_FALSE(std::string(st.at("message").as_string()).empty());
 }
 
+// Writes `request` to the unix socket `path` and reads until the other end closes (5 s at most).
+std::string exchange(const fs::path& path, const std::string& request) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "cannot connect: " + std::string(std::strerror(errno));
+  }
+  timeval five{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+  (void)!::write(fd, request.data(), request.size());
+  std::string answer;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return answer;
+}
+
+// The guest agent's channel on VZ: a client of run/qga.sock reaches the guest's vsock port through
+// the runner (VZVirtioSocketDevice connectToPort: on the VM's queue), bytes flow both ways, and a
+// port nobody listens on closes the client's connection.
+TEST_F(FakeFramework, SuperviseBridgesASocketForwardToTheGuestsVsockPort) {
+  v::Configuration plan = plan_example("linux-installer.json");
+  relocate(plan, scratch);
+  plan.socket_devices.push_back(v::VirtioSocketDevice{v::Origin{"guest-agent", "devices[9]"}});
+  SuperviseOptions o;
+  o.run_dir = scratch.dir / "run";
+  fs::create_directories(o.run_dir);
+  plan.socket_forwards.push_back({9001, (o.run_dir / "qga.sock").string(), v::Origin{"guest-agent", "devices[9]"}});
+  plan.socket_forwards.push_back({9002, (o.run_dir / "nobody.sock").string(), std::nullopt});
+  o.console_to_stdout = false;
+  o.report = false;
+  o.facts = json::object{{"engine", "vz"}};
+  // The guest: qemu-ga answering one request on port 9001.
+  VZFakeSetGuestSocketListener(9001, ^(int fd) {
+    char buf[256];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    const std::string got = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    const std::string reply = got == "{\"execute\": \"guest-ping\"}\n" ? "{\"return\": {}}\n" : "{\"error\": {}}\n";
+    (void)!::write(fd, reply.data(), reply.size());
+    ::close(fd);
+  });
+  std::string answer, nobody;
+  bool listening = false;
+  std::thread client([&] {
+    if (state_becomes(o.run_dir, "running")) {
+      listening = fs::exists(o.run_dir / "qga.sock");
+      answer = exchange(o.run_dir / "qga.sock", "{\"execute\": \"guest-ping\"}\n");
+      nobody = exchange(o.run_dir / "nobody.sock", "hello\n");
+    }
+    control(o.run_dir, "system_powerdown");
+  });
+  int rc = -1;
+  @autoreleasepool {
+    rc = supervise(plan, o);
+  }
+  client.join();
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(listening) << "run/qga.sock exists while the VM runs";
+  EXPECT_EQ(answer, "{\"return\": {}}\n") << "the request reached the guest and its reply came back";
+  EXPECT_EQ(nobody, "") << "a port nobody listens on closes the client's connection";
+  EXPECT_FALSE(fs::exists(o.run_dir / "qga.sock")) << "the socket goes with the run";
+  int connects = 0;
+  for (NSDictionary* call in VZFakeCallLog())
+    if ([[call objectForKey:@"selector"] isEqual:@"connectToPort:completionHandler:"]) ++connects;
+  EXPECT_EQ(connects, 2) << "one connectToPort: per client, on the VM's queue (the fake raises elsewhere)";
+}
+
+// The guest agent planned for VZ through its plugin: one Virtio socket device even beside the vsock
+// plugin (VZ takes one), the forward of run/qga.sock to port 9001, and VZ accepts the configuration.
+TEST_F(FakeFramework, TheGuestAgentPlansOneSocketDeviceAndAForwardThatValidate) {
+  const std::string text = R"({"name": "agent", "cpus": 2, "memory": "2GiB", "devices": [
+    {"plugin": "efi-boot"}, {"plugin": "vsock"}, {"plugin": "guest-agent", "vsock_port": 9001}]})";
+  auto parsed = vzkit::kernel::parse_spec(text, "agent.json", scratch.dir);
+  ASSERT_TRUE(parsed.spec) << vzkit::kernel::format(parsed.diagnostics);
+  vzkit::kernel::ValidateOptions vo;
+  vo.engine = "vz";
+  vo.bundle_dir = scratch.dir.string();
+  const auto d = vzkit::kernel::validate(*parsed.spec, plugins(), vo);
+  ASSERT_FALSE(vzkit::kernel::has_errors(d)) << vzkit::kernel::format(d);
+  vzkit::kernel::AssembleOptions ao;
+  ao.engine = "vz";
+  ao.bundle_dir = scratch.dir.string();
+  auto plan = json::value_to<v::Configuration>(vzkit::kernel::assemble(*parsed.spec, plugins(), ao).model);
+  ASSERT_EQ(plan.socket_devices.size(), 1u);
+  ASSERT_EQ(plan.socket_forwards.size(), 1u);
+  EXPECT_EQ(plan.socket_forwards[0].port, 9001u);
+  EXPECT_EQ(plan.socket_forwards[0].socket_path, (scratch.dir / "run" / "qga.sock").string());
+  relocate(plan, scratch);
+  const auto problems = validate(plan);
+  EXPECT_TRUE(problems.empty()) << vzkit::kernel::format(problems);
+}
+
 #endif
 
 // ---- installing macOS: install_macos() against the fake's restore images and installer ----------
@@ -1239,9 +1340,17 @@ TEST_F(FakeFramework, InstallsMacOSFromALocalRestoreImage) {
   EXPECT_EQ(std_string([[[call_log objectAtIndex:0] objectForKey:@"object"] path]), ipsw.string());
   EXPECT_EQ([[[call_log objectAtIndex:2] objectForKey:@"state"] integerValue], VZVirtualMachineStateStopped);
 
-  // Progress: the installer's own reached 1.0, and what was reported climbed to 1.0.
+  // Progress: the installer's own reached 1.0, and what was reported climbed to 1.0. The fake,
+  // like VZ, refuses `progress` off the VM's queue, so the bridge fetched it there.
   ASSERT_NE(installer, nil);
-  EXPECT_EQ([[(VZMacOSInstaller*)installer progress] fractionCompleted], 1.0);
+  EXPECT_EQ([[VZFakeProperties(installer) objectForKey:@"progress"] fractionCompleted], 1.0);
+  bool raised = false;
+  @try {
+    (void)[(VZMacOSInstaller*)installer progress];
+  } @catch (NSException*) {
+    raised = true;
+  }
+  EXPECT_TRUE(raised) << "-[VZMacOSInstaller progress] must be refused off the VM's queue";
   const auto reported = log.of("install");
   ASSERT_GE(reported.size(), 2u);
   EXPECT_EQ(reported.front(), 0.0);

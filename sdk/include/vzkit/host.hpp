@@ -211,7 +211,21 @@ struct CreateOptions {
   /// $VZKIT_HOME/cache/ipsw and reused) or a local .ipsw file. The hardware model and machine
   /// identifier are made once and kept with the VM; CPUs and memory follow the image's needs.
   std::string macos;
-  std::string disk_size;  ///< the new sparse system disk, e.g. "64GiB" (--iso: required; --macos: 64GiB)
+  std::string disk_size;  ///< the new sparse system disk, e.g. "64GiB" (--iso: required; --macos: 64GiB;
+                          ///< --image: the copy grows to it, default the image's own size)
+  /// Boot a copy of this cloud disk image (raw: a bare ext4 root filesystem booted with its own
+  /// kernel and initrd, or a partitioned disk booted through EFI), configured by cloud-init: a
+  /// user, its SSH key, the host name, the guest agent and an SSH forward (docs/way-in.md).
+  std::string image;
+  /// With `image`: the OpenSSH public key (.pub) to authorize; default: a key made for this VM
+  /// (ssh_key and ssh_key.pub in its folder, mode 0600).
+  std::string ssh_key;
+  /// With `image`: cloud-init user-data of your own (#cloud-config or a script), added before
+  /// vzkit's part (which only appends users and keys).
+  std::string user_data;
+  std::string user = "vzkit";  ///< with `image`: the user cloud-init creates
+  /// Told what creating does as it goes, one line each ("copying IMAGE into the VM", ...).
+  std::function<void(const std::string&)> progress;
   int cpus = 2;           ///< with `installer`
   std::string memory = "4GiB";
   std::string engine;     ///< "" = default_engine()
@@ -233,6 +247,9 @@ struct RunOptions {
   bool console_input = false;  ///< forward this terminal's input to the guest console
   bool quiet = false;          ///< the supervisor prints no state changes
   int stop_timeout = 10;       ///< seconds the guest gets to power off after Ctrl-C
+  /// vz, macOS guests only: start up from macOS Recovery (VZMacOSVirtualMachineStartOptions);
+  /// prepare_run() refuses it for another guest or engine.
+  bool recovery = false;
   /// Asked (a yes/no question) before installing something the VM needs that the host lacks,
   /// such as Rosetta; unset, nothing is installed and prepare_run() says what is missing.
   std::function<bool(const std::string& question)> confirm;
@@ -290,9 +307,12 @@ class Library {
   /// Deletes a stopped VM and all its files.
   void remove(const std::string& name) const;
   /// Asks the guest to power off (unless `force`), calling `on_asked` once it has been asked (the
-  /// wait begins); after `timeout` stops it by force, calling `on_timeout` first.
+  /// wait begins); after `timeout` stops it by force, calling `on_timeout` first. A VM with a guest
+  /// agent that has not powered off after a third of `timeout` (at most 10 s) is asked again
+  /// through its agent (guest-shutdown), calling `on_agent`: a guest ignoring the power button.
   StopOutcome stop(const std::string& name, bool force, std::chrono::seconds timeout,
-                   const std::function<void()>& on_timeout = {}, const std::function<void()>& on_asked = {}) const;
+                   const std::function<void()>& on_timeout = {}, const std::function<void()>& on_asked = {},
+                   const std::function<void()>& on_agent = {}) const;
   /// Pauses (CPUs stop, memory is kept) or resumes a running VM; returns the state reached.
   std::string pause(const std::string& name) const;
   std::string resume(const std::string& name) const;
@@ -362,4 +382,9 @@ class Host {
 
 }  // namespace vzkit::host
 
+// The way into a running guest; disk operations on kept VMs (clone, set, convert); suspend and snapshots.
+#include <vzkit/host_access.hpp>
+#include <vzkit/host_disks.hpp>
 #include <vzkit/host_suspend.hpp>
+// Images: pull, push, clone from an image.
+#include <vzkit/host_images.hpp>

@@ -55,6 +55,18 @@ struct RunFiles {
   std::filesystem::path qemu_log() const { return dir / "qemu.log"; }
 };
 
+/// A port forward of user-mode networking as QEMU set it up (a host port of 0 in the plan is the
+/// free port QEMU chose), read over QMP before the CPUs start.
+struct Forward {
+  std::string protocol;  ///< "tcp" or "udp"
+  std::string host_address;
+  int host_port = 0;
+  int guest_port = 0;
+};
+
+/// The forwards listed by QEMU's `info usernet` (HMP) output.
+std::vector<Forward> parse_usernet(const std::string& info_usernet);
+
 class QemuMachine final : public vzkit::Machine {
  public:
   QemuMachine(boost::asio::io_context& io, vzkit::qemu::Machine plan, RunOptions options);
@@ -77,6 +89,8 @@ class QemuMachine final : public vzkit::Machine {
   /// Process id of QEMU while it runs, else -1.
   int qemu_pid() const;
   const std::vector<std::string>& argv() const { return m_argv; }
+  /// The port forwards of the running machine (empty before it runs, or without any).
+  const std::vector<Forward>& forwards() const { return m_forwards; }
 
  private:
   struct Impl;
@@ -84,6 +98,7 @@ class QemuMachine final : public vzkit::Machine {
   MachineState m_state = MachineState::stopped;
   EventHandler m_on_event;
   std::vector<std::string> m_argv;
+  std::vector<Forward> m_forwards;
   friend struct Impl;
 };
 
