@@ -8,10 +8,12 @@
 # FILL_MIB MiB of non-zero data in memory and prints a tick every 100 ms. Each round, interleaved:
 #   vzkit:   `vzkit suspend bench` (saves the state, the VM stops), then `vzkit run bench --detach`,
 #            until the guest prints its next tick;
-#   raw:     QEMU with the same argv (`vzkit plan --format argv`, console to a file, QMP on stdio):
-#            stop, migrate-set-parameters max-bandwidth (as vzkit sets it), migrate to
-#            `exec:cat > FILE`, quit; then the same argv with `-incoming defer`, migrate-incoming
-#            from `exec:cat FILE`, cont, until the next tick.
+#   raw:     QEMU with the same argv (`vzkit plan --format argv`, console to a file, QMP on stdio)
+#            and the state file open as its descriptor 5: stop, migrate-set-parameters
+#            max-bandwidth (as vzkit sets it), migrate to `fd:5` (the same kind of file: vzkit
+#            hands QEMU an open file too, with getfd), quit; then the same argv with
+#            `-incoming defer` and the file on descriptor 5, migrate-incoming `fd:5`, cont, until
+#            the next tick.
 # Both are timed from the start of the save to the first tick after the resume. Prints medians, the
 # ratio (target <= 1.1) and state size / used memory (MemTotal - MemFree in the guest).
 set -euo pipefail
@@ -49,8 +51,8 @@ cat > "$W/bench.json" <<SPEC
 SPEC
 # The raw command line: the plan's argv, its stdio console written to a file instead.
 mapfile -t RAW < <("$VZKIT" plan "$W/bench.json" --engine qemu --format argv | xargs -n1 printf '%s\n' |
-  sed "s|^stdio,|file,path=$W/raw-console.log,|")
-RAW+=(-display none -qmp stdio)
+  sed -e "s|^stdio,|file,path=$W/raw-console.log,append=on,|" -e 's|,signal=off||')
+RAW+=(-qmp stdio)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # wait_tick FILE AFTER: waits for a tick line after line number AFTER; prints its line number
@@ -67,12 +69,12 @@ wait_tick() {
 lines() { tr -d '\r' < "$1" 2>/dev/null | wc -l; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-# qmp LINE: sends a command to the raw QEMU (a coprocess) and prints its answer.
+# qmp LINE: sends a command to the raw QEMU (a coprocess, whose descriptors subshells do not
+# have: no pipes or $(...) around it) and leaves its answer in $ANSWER.
 qmp() {
   echo "$1" >&"${Q[1]}"
-  local line
-  while read -r -t 60 line <&"${Q[0]}"; do
-    case "$line" in *'"return"'* | *'"error"'*) echo "$line"; return 0 ;; esac
+  while read -r -t 60 ANSWER <&"${Q[0]}"; do
+    case "$ANSWER" in *'"return"'* | *'"error"'*) return 0 ;; esac
   done
   echo "benchmark: no answer from QEMU to $1" >&2
   exit 1
@@ -80,12 +82,13 @@ qmp() {
 raw_start() {  # raw_start [EXTRA ARGS...]
   coproc Q { exec "${RAW[@]}" "$@" 2>>"$W/raw.err"; }
   QPID=$Q_PID
-  read -r -t 30 _ <&"${Q[0]}"  # the greeting
-  qmp '{"execute": "qmp_capabilities"}' >/dev/null
+  read -r -t 30 ANSWER <&"${Q[0]}"  # the greeting
+  qmp '{"execute": "qmp_capabilities"}'
 }
 raw_until() {  # raw_until COMMAND FIELD VALUE: polls until the answer has "FIELD": "VALUE"
   for _ in $(seq 1 6000); do
-    qmp "$1" | grep -q "\"$2\": \"$3\"" && return 0
+    qmp "$1"
+    case "$ANSWER" in *"\"$2\": \"$3\""*) return 0 ;; esac
     sleep 0.005
   done
   echo "benchmark: QEMU never reported $2 $3" >&2
@@ -103,36 +106,42 @@ for i in $(seq "$ROUNDS"); do
   sleep 0.5
   t0=$(now_ms)
   "$VZKIT" suspend bench --json > "$W/suspend.json"
+  t_saved=$(now_ms)
   "$VZKIT" run bench --detach --accel tcg >/dev/null 2>&1
+  t_loaded=$(now_ms)
   wait_tick "$c" 0 >/dev/null  # a new run writes a new console.log
   vz_ms+=($(($(now_ms) - t0)))
+  vz_phases="suspend $((t_saved - t0)) ms, run $((t_loaded - t_saved)) ms, to the tick $(($(now_ms) - t_loaded)) ms"
   state_bytes=$(sed -n 's/.*"state_bytes": *\([0-9]*\).*/\1/p' "$W/suspend.json")
 
   # raw QEMU, same argv
   rm -f "$W/raw-console.log" "$W/raw.state"
   raw_start
-  qmp '{"execute": "cont"}' >/dev/null
+  qmp '{"execute": "cont"}'
   wait_tick "$W/raw-console.log" 0 >/dev/null
   sleep 0.5
   t0=$(now_ms)
-  qmp '{"execute": "stop"}' >/dev/null
-  qmp '{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1099511627776}}' >/dev/null
-  qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > $W/raw.state\"}}" >/dev/null
+  qmp '{"execute": "stop"}'
+  qmp '{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1099511627776}}'
+  qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > $W/raw.state\"}}"
   raw_until '{"execute": "query-migrate"}' status completed
-  qmp '{"execute": "quit"}' >/dev/null || true
+  t_saved=$(now_ms)
+  qmp '{"execute": "quit"}'
   wait "$QPID" 2>/dev/null || true
   before=$(lines "$W/raw-console.log")
   raw_start -incoming defer
-  qmp "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"exec:cat $W/raw.state\"}}" >/dev/null
+  qmp "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"exec:cat $W/raw.state\"}}"
   raw_until '{"execute": "query-status"}' status paused
-  qmp '{"execute": "cont"}' >/dev/null
+  t_loaded=$(now_ms)
+  qmp '{"execute": "cont"}'
   wait_tick "$W/raw-console.log" "$before" >/dev/null
   raw_ms+=($(($(now_ms) - t0)))
+  raw_phases="save $((t_saved - t0)) ms, load $((t_loaded - t_saved)) ms, to the tick $(($(now_ms) - t_loaded)) ms"
   raw_bytes=$(stat -c %s "$W/raw.state")
-  qmp '{"execute": "quit"}' >/dev/null || true
+  qmp '{"execute": "quit"}'
   wait "$QPID" 2>/dev/null || true
   QPID=
-  echo "round $i: vzkit ${vz_ms[-1]} ms, raw qemu ${raw_ms[-1]} ms (state: vzkit $state_bytes bytes, raw $raw_bytes bytes)"
+  echo "round $i: vzkit ${vz_ms[-1]} ms ($vz_phases), raw qemu ${raw_ms[-1]} ms (raw: $raw_phases; state: vzkit $state_bytes bytes, raw $raw_bytes bytes)"
 done
 vz=$(printf '%s\n' "${vz_ms[@]}" | median)
 raw=$(printf '%s\n' "${raw_ms[@]}" | median)

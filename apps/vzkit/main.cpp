@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
       "  vzkit plan examples/macos.json --engine vz --format swift\n"
       "  vzkit run examples/linux-direct.json          boot a spec as a VM of its own, named after it\n"
       "  vzkit logs web --follow                       a VM's console (--previous N: the runs before)\n"
+      "  vzkit suspend web; vzkit run web              save a running guest, later resume it (docs/suspend.md)\n"
       "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
       "  vzkit create web --image root.img --disk-size 20GiB && vzkit run web --detach && vzkit ssh web\n"
       "  vzkit create mac --macos latest && vzkit run mac --gui    (on a Mac with Apple silicon)\n"

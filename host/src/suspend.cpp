@@ -207,7 +207,7 @@ SavedState suspend(const Host& host, const std::string& name, const StateProgres
     throw std::runtime_error("VM '" + name + "' was not suspended: " + e.what());
   }
   // The supervisor stops the machine once the state is in place.
-  for (int i = 0; i < 600 && kernel::BundleLock::is_held(b); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 3000 && kernel::BundleLock::is_held(b); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto saved = kernel::read_saved_state(dir);
   if (!saved) throw std::runtime_error("VM '" + name + "' reported its state saved, but " + dir.string() + " holds none");
   auto out = saved_state_of(dir, *saved);

@@ -11,6 +11,7 @@
 #include <vzkit/kernel/assemble.hpp>
 #include <vzkit/kernel/bundle.hpp>
 #include <vzkit/kernel/json_text.hpp>
+#include <vzkit/kernel/saved_state.hpp>
 #include <vzkit/kernel/subprocess.hpp>
 #include <vzkit/kernel/supervisor.hpp>
 #include <vzkit/kernel/validate.hpp>
@@ -175,7 +176,8 @@ VmInfo info_of(const kernel::Bundle& b, bool details) {
       v.run_json = json::serialize(st);
     }
   } else {
-    v.state = "stopped";
+    // A VM stopped by `vzkit suspend` resumes on its next run.
+    v.state = kernel::read_saved_state(kernel::suspended_dir(b.dir)) ? "suspended" : "stopped";
   }
   if (!details) return v;
   std::error_code ec;

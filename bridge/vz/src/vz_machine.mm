@@ -311,9 +311,9 @@ void VzMachine::check_save(SaveCheck done) {
   });
 }
 
-void VzMachine::save_state(const std::string& file_name, SaveProgress progress, Completion done) {
+void VzMachine::save_state(const std::string& file_ref, SaveProgress progress, Completion done) {
   Impl* impl = m_impl.get();
-  const std::string file = file_name;  // a copy: the block runs after the caller returns
+  const std::string file = file_ref;  // a block keeps a reference parameter as a reference: copy it
   const std::uint64_t memory = [impl->built.configuration.get() memorySize];
   dispatch_async(impl->queue, ^{
     if (refused_here(done)) return;
@@ -348,9 +348,9 @@ void VzMachine::save_state(const std::string& file_name, SaveProgress progress, 
   });
 }
 
-void VzMachine::restore_state(const std::string& file_name, Completion done) {
+void VzMachine::restore_state(const std::string& file_ref, Completion done) {
   Impl* impl = m_impl.get();
-  const std::string file = file_name;  // a copy: the block runs after the caller returns
+  const std::string file = file_ref;  // a block keeps a reference parameter as a reference: copy it
   dispatch_async(impl->queue, ^{
     if (refused_here(done)) return;
 #if VZKIT_HAS_MAC_GUESTS && VZKIT_SDK_AT_LEAST(14)

@@ -45,9 +45,10 @@ run 0 "$WORK/s.txt" suspend saved --json
 has "$WORK/s.txt" '"state_bytes": [1-9]' "suspend saves the vz VM's state"
 [ -s "$VZKIT_HOME/vms/saved/suspended/machine.state" ] || fail "no state file in the VM's folder"
 run 0 "$WORK/l.txt" list --json
-has "$WORK/l.txt" '"state": "stopped"' "the suspended VM is stopped"
+has "$WORK/l.txt" '"state": "suspended"' "the suspended VM is stopped, listed as suspended"
 run 0 "$WORK/r2.txt" run saved --detach
 has "$WORK/r2.txt" "resuming VM 'saved' from the state saved at" "the next run resumes it"
+for _ in $(seq 1 50); do [ -e "$VZKIT_HOME/vms/saved/suspended" ] || break; sleep 0.1; done
 [ ! -e "$VZKIT_HOME/vms/saved/suspended" ] || fail "the used state is still there"
 pass "the state is gone once the VM runs again"
 run 0 "$WORK/stop.txt" stop saved --force

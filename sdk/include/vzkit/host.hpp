@@ -196,7 +196,7 @@ struct VmInfo {
   std::string engine;
   std::string spec_dir;   ///< where relative paths in its spec resolve
   std::string spec_file;  ///< the spec file whose runs (`vzkit run SPEC`) made it; "" when `vzkit create` did
-  std::string state;      ///< stopped, starting, running, paused, stopping, error
+  std::string state;      ///< stopped, suspended (stopped with a saved state), starting, running, paused, saving, stopping, error
   std::string holder;     ///< who runs it (pid, command), while it runs
   std::string run_json;   ///< run/state.json while it runs, "{}" otherwise
   std::string spec_json;  ///< its spec, "" when unreadable
