@@ -35,6 +35,10 @@ class CommandGroup {
 
 /// clone, set, convert (disk_commands.cpp).
 std::unique_ptr<CommandGroup> add_disk_commands(CLI::App& app, const Globals& g);
+/// pull, push, images, prune, login, logout (image_commands.cpp).
+std::unique_ptr<CommandGroup> add_image_commands(CLI::App& app, const Globals& g);
+/// `vzkit clone REF NEW`: a VM made from an image (pulled first when the store lacks it).
+int clone_image(const std::string& ref, const std::string& name, bool insecure, bool as_json);
 
 /// Prints diagnostics to stderr with a closing count.
 void print_diagnostics(const std::vector<host::Diagnostic>& ds);

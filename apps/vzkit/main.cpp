@@ -257,6 +257,7 @@ int main(int argc, char** argv) {
   // Command groups kept in files of their own.
   std::vector<std::unique_ptr<CommandGroup>> groups;
   groups.push_back(add_disk_commands(app, g));
+  groups.push_back(add_image_commands(app, g));
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());

@@ -4,6 +4,8 @@
 #include <vzkit/images/lz4_container.hpp>
 #include <vzkit/images/registry.hpp>
 
+#include <vzkit/units.hpp>
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -250,7 +252,10 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
   PulledImage img;
   img.ref = parse_reference(ref_text);
   const std::string where = img.ref.str();
-  Registry reg(img.ref, RegistryOptions{options.insecure, std::nullopt});
+  RegistryOptions ro{options.insecure, std::nullopt};
+  if (options.limit_rate > 0)
+    ro.max_recv_speed = std::max<std::uint64_t>(1, options.limit_rate / static_cast<std::uint64_t>(std::max(1, options.jobs)));
+  Registry reg(img.ref, ro);
   Meter meter(options.progress);
 
   auto manifest = reg.get_manifest(img.ref.version());
@@ -327,8 +332,8 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     }();
   meter.chunks_total = jobs.size();
   if (const auto free = available_bytes(store.root()); need > free)
-    throw std::runtime_error("pulling " + where + " needs at least " + human_size(need) + " in " +
-                             store.root().string() + ", which has " + human_size(free) +
+    throw std::runtime_error("pulling " + where + " needs at least " + vzkit::approx_size(need) + " in " +
+                             store.root().string() + ", which has " + vzkit::approx_size(free) +
                              " free\n  hint: free space there, or set VZKIT_HOME to a folder on a larger disk");
   meter.emit("start");
 
