@@ -10,7 +10,8 @@
 #          `skopeo copy docker://REF dir:D` (the same blobs, stored as they come);
 #   push:  `vzkit push VM REF` to an empty registry, against `skopeo copy dir:D docker://REF2`
 #          (blobs already compressed) to another empty registry.
-# Prints the medians and the ratios vzkit/skopeo. Targets: pull <= 1.0, push <= 1.0.
+# Prints the medians and the ratios vzkit/skopeo of wall-clock and CPU time, and the load average
+# (a busy machine skews wall-clock times). Targets: pull <= 1.0, push <= 1.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
@@ -50,30 +51,32 @@ export VZKIT_HOME="$WORK/home"
 "$VZKIT" create bench --from "$vm/spec.json" >/dev/null
 echo "image: 2 GiB disk, $(du -m "$vm/disk.img" | cut -f1) MiB allocated"
 
-# elapsed CMD...: seconds (wall clock) the command took; its output is discarded.
+# elapsed CMD...: seconds (wall clock) the command took; its output is discarded. The CPU
+# seconds (user + system, children included) go to $WORK/cpu.
 elapsed() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; fail "failed: $*"; }
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
+  /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; fail "failed: $*"; }
+  read -r wall user sys <"$WORK/time"
+  echo "$user + $sys" | bc -l >"$WORK/cpu"
+  echo "$wall"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-vpush=() spush=() vpull=() spull=()
+vpush=() spush=() vpull=() spull=() cvpush=() cspush=() cvpull=() cspull=()
 for r in $(seq 1 "$ROUNDS"); do
   registry_start "v$r"
   ref="$REG_ADDR/bench/vm:v1"
-  vpush+=("$(elapsed "$VZKIT" push bench "$ref" --insecure)")
+  vpush+=("$(elapsed "$VZKIT" push bench "$ref" --insecure)") && cvpush+=("$(cat "$WORK/cpu")")
   rm -rf "$WORK/dir"
-  spull+=("$(elapsed skopeo copy --src-tls-verify=false "docker://$ref" "dir:$WORK/dir")")
+  spull+=("$(elapsed skopeo copy --src-tls-verify=false "docker://$ref" "dir:$WORK/dir")") && cspull+=("$(cat "$WORK/cpu")")
   pull_home="$WORK/pull-home"
   rm -rf "$pull_home"
-  vpull+=("$(elapsed env VZKIT_HOME="$pull_home" sh -c "'$VZKIT' pull '$ref' --insecure && '$VZKIT' clone '$ref' copy")")
+  vpull+=("$(elapsed env VZKIT_HOME="$pull_home" sh -c "'$VZKIT' pull '$ref' --insecure && '$VZKIT' clone '$ref' copy")") &&
+    cvpull+=("$(cat "$WORK/cpu")")
   cmp -s "$pull_home/vms/copy/disk.img" "$vm/disk.img" || fail "the pulled disk differs from the pushed one"
   first_pid=$REG_PID
   registry_start "s$r"
-  spush+=("$(elapsed skopeo copy --dest-tls-verify=false "dir:$WORK/dir" "docker://$REG_ADDR/bench/vm:v1")")
+  spush+=("$(elapsed skopeo copy --dest-tls-verify=false "dir:$WORK/dir" "docker://$REG_ADDR/bench/vm:v1")") &&
+    cspush+=("$(cat "$WORK/cpu")")
   kill -9 "$REG_PID" "$first_pid" 2>/dev/null || true
   rm -rf "$WORK/registry-v$r" "$WORK/registry-s$r" "$pull_home"
   echo "round $r: vzkit push ${vpush[-1]} s, skopeo push ${spush[-1]} s, vzkit pull+clone ${vpull[-1]} s, skopeo pull ${spull[-1]} s"
@@ -81,3 +84,8 @@ done
 mvpush=$(median "${vpush[@]}") mspush=$(median "${spush[@]}") mvpull=$(median "${vpull[@]}") mspull=$(median "${spull[@]}")
 printf 'pull: vzkit %.2f s, skopeo %.2f s, ratio %.2f (target <= 1.0)\n' "$mvpull" "$mspull" "$(echo "$mvpull / $mspull" | bc -l)"
 printf 'push: vzkit %.2f s, skopeo %.2f s, ratio %.2f (target <= 1.0)\n' "$mvpush" "$mspush" "$(echo "$mvpush / $mspush" | bc -l)"
+# CPU time says how much work each does, whatever else the machine runs meanwhile.
+c1=$(median "${cvpull[@]}") c2=$(median "${cspull[@]}") c3=$(median "${cvpush[@]}") c4=$(median "${cspush[@]}")
+printf 'CPU (user+sys): pull vzkit %.2f s, skopeo %.2f s, ratio %.2f; push vzkit %.2f s, skopeo %.2f s, ratio %.2f\n' \
+  "$c1" "$c2" "$(echo "$c1 / $c2" | bc -l)" "$c3" "$c4" "$(echo "$c3 / $c4" | bc -l)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"

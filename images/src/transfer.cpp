@@ -284,6 +284,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     std::set<std::size_t> done;
     std::vector<std::uint64_t> offsets;
     std::mutex journal;
+    bool fresh = false;  ///< made by this pull: all holes, nothing to clear before writing
   };
   std::vector<std::unique_ptr<Part>> parts;
   struct Job {
@@ -308,6 +309,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     if (part->fd.fd < 0) throw_write_error(errno, part->data);
     struct stat st {};
     ::fstat(part->fd.fd, &st);
+    part->fresh = st.st_size == 0 && st.st_blocks == 0;
     if (static_cast<std::uint64_t>(st.st_size) != f.size && ::ftruncate(part->fd.fd, static_cast<off_t>(f.size)) != 0)
       throw_write_error(errno, part->data);
     std::istringstream journal(read_text(part->dir / "done"));
@@ -363,7 +365,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     for (int attempt = 0;; ++attempt) {
       std::uint64_t received = 0;
       try {
-        punch_hole(p.fd.fd, off, len);  // whatever an earlier try wrote there
+        if (!p.fresh || attempt > 0) punch_hole(p.fd.fd, off, len);  // what an earlier try wrote there
         SparseWriter w(p.fd.fd, p.data, off, len);
         Sha256 h;
         Lz4Decoder dec([&](const char* d, std::size_t n) { w.put(d, n); });
