@@ -56,10 +56,13 @@ registry_run() {
   REGISTRY_PIDS="${REGISTRY_PIDS:-} $REG_PID"
 }
 
-registry_stop() { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; }
-registry_kill() { kill -9 "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; }
+registry_stop() { { kill "$REG_PID" && wait "$REG_PID"; } 2>/dev/null || true; }
+registry_kill() { { kill -9 "$REG_PID" && wait "$REG_PID"; } 2>/dev/null || true; }
 registry_restart() { registry_run; }
 
 registry_cleanup() {
-  for p in ${REGISTRY_PIDS:-}; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done; true
+  local p
+  for p in ${REGISTRY_PIDS:-}; do
+    { kill -9 "$p" && wait "$p"; } 2>/dev/null || true  # wait says 137 for the killed registry
+  done
 }
