@@ -17,7 +17,7 @@ profile=${1:-all}
 demo=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
-  libspdlog-dev libcli11-dev libvalijson-dev
+  libspdlog-dev libcli11-dev libvalijson-dev libcurl4-openssl-dev liblz4-dev libssl-dev
   qemu-system-x86 busybox-static cpio kmod util-linux
 )
 test=(
@@ -25,8 +25,9 @@ test=(
   qemu-utils ovmf systemd-boot-efi dosfstools mtools binutils procps btrfs-progs
   clang libgnustep-base-dev libblocksruntime-dev
   mmdebstrap debian-archive-keyring e2fsprogs openssh-client python3
+  docker-registry skopeo apache2-utils
 )
-bench=(libbenchmark-dev hyperfine time)
+bench=(libbenchmark-dev hyperfine time bc)
 case "$profile" in
   demo) packages=("${demo[@]}") ;;
   test) packages=("${demo[@]}" "${test[@]}") ;;

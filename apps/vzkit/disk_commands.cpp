@@ -27,16 +27,22 @@ void print_changes(const std::vector<std::string>& changes) {
 class DiskCommands {
  public:
   DiskCommands(CLI::App& app, const Globals& g) : m_globals(g) {
-    m_clone = app.add_subcommand("clone", "Make a new VM from a stopped one: its disks and NVRAM are cloned "
-                                          "copy-on-write where the filesystem can (btrfs, XFS, APFS), else copied "
-                                          "sparse; the clone gets its own name, MAC addresses and identifiers");
-    m_clone->add_option("source", m_source, "The VM to clone (stopped)")->required()->type_name("VM");
+    m_clone = app.add_subcommand("clone", "Make a new VM from a stopped one or from an image: its disks and NVRAM are "
+                                          "cloned copy-on-write where the filesystem can (btrfs, XFS, APFS), else "
+                                          "copied sparse; the clone gets its own name, MAC addresses and identifiers");
+    m_clone->add_option("source", m_source,
+                        "The VM to clone (stopped), or an image REGISTRY/REPOSITORY[:TAG] (pulled first when the "
+                        "local store lacks it)")
+        ->required()
+        ->type_name("VM|REF");
+    m_clone->add_flag("--insecure", m_insecure, "For an image: plain HTTP to a registry on this machine");
     m_clone->add_option("name", m_name, "Name of the new VM")->required()->type_name("NEW");
     m_clone->add_flag("--json", m_json, "Print the new VM, its files and what differs from the source as JSON");
     m_clone->footer(
         "Examples:\n"
         "  vzkit clone golden web1        a VM of its own from 'golden', which stays as it is\n"
         "  vzkit clone golden web2 --json\n"
+        "  vzkit clone ghcr.io/cirruslabs/ubuntu:latest dev     a VM from an image (a tart image too)\n"
         "Writable disks the source uses from outside its folder are copied into the clone's; read-only ones\n"
         "(installer ISOs) are shared. Fixed MAC addresses in the spec are replaced by new random ones.");
 
@@ -90,6 +96,7 @@ class DiskCommands {
 
  private:
   int clone() {
+    if (host::is_image_reference(m_source)) return clone_image(m_source, m_name, m_insecure, m_json);
     ProgressLine line("cloning '" + m_source + "' into '" + m_name + "'");
     host::CloneOptions o;
     o.source = m_source;
@@ -154,7 +161,7 @@ class DiskCommands {
   CLI::App* m_convert = nullptr;
   std::string m_source, m_name, m_format;
   int m_cpus = 0, m_convert_device = -1;
-  bool m_json = false;
+  bool m_json = false, m_insecure = false;
   host::SetOptions m_opts;
 };
 

@@ -289,6 +289,7 @@ int main(int argc, char** argv) {
   add_disk_commands(app, g, file_command);
   add_access_commands(app, file_command);
   add_snapshot_commands(app, g, file_command);
+  add_image_commands(app, g, file_command);
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());

@@ -28,9 +28,9 @@ class ProgressLine {
     m_last = now;
     m_shown = true;
     const double seconds = std::chrono::duration<double>(now - m_start).count();
-    std::string line = m_what + ": " + format_size(done);
-    if (total > 0) line += " of " + format_size(total) + " (" + std::to_string(done * 100 / total) + "%)";
-    if (seconds > 0.5) line += ", " + format_size(static_cast<std::uint64_t>(static_cast<double>(done) / seconds)) + "/s";
+    std::string line = m_what + ": " + approx_size(done);
+    if (total > 0) line += " of " + approx_size(total) + " (" + std::to_string(done * 100 / total) + "%)";
+    if (seconds > 0.5) line += ", " + approx_size(static_cast<std::uint64_t>(static_cast<double>(done) / seconds)) + "/s";
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
   }

@@ -132,13 +132,9 @@ VmDisk disk_of(const kernel::Bundle& b, const json::object& d, int index) {
   return k;
 }
 
-// The VM, stopped and locked for the whole operation, so that it cannot start meanwhile.
-struct Stopped {
-  kernel::Bundle bundle;
-  kernel::BundleLock lock;
-};
+}  // namespace
 
-Stopped lock_stopped(const std::string& name, const std::string& doing) {
+Stopped detail::lock_stopped(const std::string& name, const std::string& doing) {
   auto b = open_or_throw(name);
   std::string holder;
   auto lock = kernel::BundleLock::try_acquire(b, holder);
@@ -148,7 +144,7 @@ Stopped lock_stopped(const std::string& name, const std::string& doing) {
   return {std::move(b), std::move(*lock)};
 }
 
-std::string random_mac() {
+std::string detail::random_mac() {
   std::random_device rd;
   unsigned bytes[6];
   for (auto& x : bytes) x = rd() & 0xff;
@@ -158,6 +154,8 @@ std::string random_mac() {
                 bytes[5]);
   return text;
 }
+
+namespace {
 
 // A file name in `folder` not taken yet and not in `used`: NAME, else NAME-2.EXT, ...
 std::string free_name(const fs::path& folder, const std::string& name, std::set<std::string>& used) {

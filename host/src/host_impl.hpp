@@ -63,6 +63,18 @@ std::optional<SpecSource> read_spec_source(const std::string& target, kernel::Di
 /// The "name" of spec text, "" when it has none (validation then says so).
 std::string spec_name(const std::string& text);
 
+/// A VM stopped and locked for a whole operation, so that it cannot start meanwhile.
+struct Stopped {
+  kernel::Bundle bundle;
+  kernel::BundleLock lock;
+};
+/// Opens and locks the VM `name`; std::runtime_error saying who runs it and that `doing` needs
+/// it stopped otherwise.
+Stopped lock_stopped(const std::string& name, const std::string& doing);
+
+/// A random locally administered unicast MAC address ("02:..."), for a VM's new identity.
+std::string random_mac();
+
 /// The VM `name`; throws std::runtime_error saying why it cannot be opened.
 kernel::Bundle open_or_throw(const std::string& name);
 /// What Library::list (details false) and inspect (true) say about a VM.

@@ -2,7 +2,10 @@
 // image (push), and an image in the store becomes a VM (clone), on the images library.
 #include <vzkit/host.hpp>
 
+#include "host_impl.hpp"
+
 #include <vzkit/images/auth.hpp>
+#include <vzkit/images/digest.hpp>
 #include <vzkit/images/format.hpp>
 #include <vzkit/images/registry.hpp>
 #include <vzkit/images/transfer.hpp>
@@ -54,16 +57,6 @@ const FileKey kFileKeys[] = {
     {"virtiofs", "path", FileKey::spec, im::ImageFile::Kind::file, "", true},
 };
 
-std::string random_mac() {
-  std::random_device rd;
-  unsigned b[6];
-  for (auto& x : b) x = rd() & 0xff;
-  b[0] = (b[0] & 0xfc) | 0x02;  // unicast, locally administered
-  char text[18];
-  std::snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
-  return text;
-}
-
 std::string arch_name(const std::string& machine) {
   return machine == "x86_64" ? "amd64" : machine == "aarch64" || machine == "arm64" ? "arm64" : machine;
 }
@@ -79,6 +72,7 @@ im::TransferOptions transfer_options(const ImageTransferOptions& o) {
   im::TransferOptions t;
   t.insecure = o.insecure;
   t.jobs = o.jobs;
+  t.limit_rate = o.limit_rate;
   if (o.progress)
     t.progress = [fn = o.progress](const im::TransferEvent& e) {
       fn({e.kind, e.bytes, e.total, e.skipped, e.chunks, e.chunks_total, e.seconds, e.message});
@@ -150,15 +144,9 @@ PullReport Images::pull(const std::string& ref, const ImageTransferOptions& opti
 }
 
 PushReport Images::push(const std::string& vm, const std::string& ref, const ImagePushOptions& options) const {
-  std::string err;
-  auto bundle = kernel::open_bundle(vm, err);
-  if (!bundle) throw std::runtime_error(err);
-  std::string holder;
-  auto lock = kernel::BundleLock::try_acquire(*bundle, holder);
-  if (!lock)
-    throw std::runtime_error("VM '" + vm + "' is running (" + holder + "); an image is made of a stopped VM\n  hint: `vzkit stop " +
-                             vm + "`, then push again");
-  lock->describe_holder("vzkit push " + ref);
+  auto stopped = detail::lock_stopped(vm, "pushing it");
+  const auto* bundle = &stopped.bundle;
+  stopped.lock.describe_holder("vzkit push " + ref);
   auto t = transfer_options(options);
 
   boost::system::error_code ec;
@@ -238,7 +226,13 @@ PushReport Images::push(const std::string& vm, const std::string& ref, const Ima
         if (fs::is_regular_file(id, fec)) src.ecid_b64 = im::base64_encode(read_file(id));
       }
   }
-  if (src.mac.empty()) src.mac = random_mac();
+  if (src.mac.empty()) {
+    // tart's config needs one; derived from the name, so pushing the same VM again sends the same config
+    const auto h = im::sha256_digest("vzkit-mac\n" + vm).substr(7);
+    src.mac = h.substr(0, 2);
+    src.mac[1] = "26ae"[std::stoi(h.substr(1, 1), nullptr, 16) & 3];  // locally administered, unicast
+    for (int i = 1; i < 6; ++i) src.mac += ":" + h.substr(2 * i, 2);
+  }
   src.spec_text = kernel::pretty_json(spec);
   im::PushOptions po;
   static_cast<im::TransferOptions&>(po) = t;
@@ -271,9 +265,13 @@ VmInfo Images::clone(const std::string& ref, const std::string& name, const Imag
   if (auto* ds = spec.if_contains("devices"); ds && ds->is_array())
     for (auto& d : ds->as_array()) {
       const std::string plugin = plugin_of(d);
-      if (plugin == "network") d.as_object()["mac"] = random_mac();  // never the source's
+      if (plugin == "network") d.as_object()["mac"] = detail::random_mac();  // never the source's
       if (plugin == "mac-platform") darwin = true;
     }
+  if (darwin)
+    throw std::runtime_error("image " + img.ref.str() + " is a macOS guest: a VM made from it needs a new machine "
+                             "identifier, which only Virtualization.framework makes; clone it with vzkit on a Mac "
+                             "with Apple silicon");
   const std::string engine = !img.layout.engine.empty() ? img.layout.engine : img.from_tart ? "vz" : default_engine();
   json::object meta{{"image", img.ref.str()}, {"image_digest", img.digest}};
   kernel::create_bundle(
@@ -287,8 +285,6 @@ VmInfo Images::clone(const std::string& ref, const std::string& name, const Imag
           if (std::string(plugin_of(d)) == "virtiofs")
             if (const auto* p = d.as_object().if_contains("path"); p && p->is_string() && fs::path(std::string(p->as_string())).is_relative())
               fs::create_directories(dir / std::string(p->as_string()));
-        if (darwin)
-          throw std::runtime_error("a macOS guest needs a new machine identifier, which this vzkit cannot make yet");
       },
       meta);
   return Library().inspect(name);

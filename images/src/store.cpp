@@ -3,6 +3,7 @@
 #include <vzkit/images/digest.hpp>
 #include <vzkit/images/format.hpp>
 #include <vzkit/kernel/bundle.hpp>
+#include <vzkit/kernel/file_copy.hpp>
 #include <vzkit/kernel/json_text.hpp>
 #include <vzkit/kernel/plugin_host.hpp>
 
@@ -51,20 +52,15 @@ json::object read_object(const fs::path& p) {
   return std::move(v.as_object());
 }
 
-std::uint64_t allocated(const fs::path& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
-}
-
 std::uint64_t size_on_disk(const fs::path& p) {
   std::error_code ec;
   if (fs::is_directory(p, ec)) {
     std::uint64_t n = 0;
     for (const auto& e : fs::recursive_directory_iterator(p, ec))
-      if (e.is_regular_file(ec)) n += allocated(e.path());
+      if (e.is_regular_file(ec)) n += kernel::allocated_bytes(e.path());
     return n;
   }
-  return fs::is_regular_file(p, ec) ? allocated(p) : 0;
+  return fs::is_regular_file(p, ec) ? kernel::allocated_bytes(p) : 0;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <vzkit/images/lz4_container.hpp>
 #include <vzkit/images/registry.hpp>
 
+#include <vzkit/units.hpp>
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -181,13 +183,21 @@ void punch_hole(int fd, std::uint64_t off, std::uint64_t len) {
 #endif
 }
 
-void flush_range(int fd, std::uint64_t off, std::uint64_t len) {
-#if defined(__linux__)
-  ::sync_file_range(fd, static_cast<off_t>(off), static_cast<off_t>(len),
-                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-#else
-  ::fsync(fd);
-#endif
+// Whether [off, off + len) of the file has the content of `digest` (a chunk an interrupted pull
+// wrote: the journal is written after the data, but without waiting for the disk, so a crash may
+// keep the line and lose the data; it is checked rather than trusted, as tart does).
+bool region_matches(int fd, std::uint64_t off, std::uint64_t len, const std::string& digest) {
+  if (!valid_digest(digest)) return false;
+  Sha256 h;
+  std::string buf(std::min<std::uint64_t>(len, 4u << 20), '\0');
+  for (std::uint64_t at = 0; at < len;) {
+    const auto want = std::min<std::uint64_t>(buf.size(), len - at);
+    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(off + at));
+    if (n <= 0) return false;
+    h.update(buf.data(), static_cast<std::size_t>(n));
+    at += static_cast<std::uint64_t>(n);
+  }
+  return h.digest() == digest;
 }
 
 std::string read_text(const fs::path& p) {
@@ -250,7 +260,10 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
   PulledImage img;
   img.ref = parse_reference(ref_text);
   const std::string where = img.ref.str();
-  Registry reg(img.ref, RegistryOptions{options.insecure, std::nullopt});
+  RegistryOptions ro{options.insecure, std::nullopt};
+  if (options.limit_rate > 0)
+    ro.max_recv_speed = std::max<std::uint64_t>(1, options.limit_rate / static_cast<std::uint64_t>(std::max(1, options.jobs)));
+  Registry reg(img.ref, ro);
   Meter meter(options.progress);
 
   auto manifest = reg.get_manifest(img.ref.version());
@@ -271,6 +284,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     std::set<std::size_t> done;
     std::vector<std::uint64_t> offsets;
     std::mutex journal;
+    bool fresh = false;  ///< made by this pull: all holes, nothing to clear before writing
   };
   std::vector<std::unique_ptr<Part>> parts;
   struct Job {
@@ -295,6 +309,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     if (part->fd.fd < 0) throw_write_error(errno, part->data);
     struct stat st {};
     ::fstat(part->fd.fd, &st);
+    part->fresh = st.st_size == 0 && st.st_blocks == 0;
     if (static_cast<std::uint64_t>(st.st_size) != f.size && ::ftruncate(part->fd.fd, static_cast<off_t>(f.size)) != 0)
       throw_write_error(errno, part->data);
     std::istringstream journal(read_text(part->dir / "done"));
@@ -308,6 +323,13 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     for (std::size_t i = 0; i < f.chunks.size(); ++i) {
       part->offsets.push_back(off);
       off += f.kind == ImageFile::Kind::nvram ? f.size : std::stoull(f.chunks[i].annotation(kTartUncompressedSize));
+      // The raw NVRAM is its blob; a chunk's content has the uncompressed digest tart records.
+      const bool raw = f.kind == ImageFile::Kind::nvram;
+      const std::uint64_t len = raw ? f.size : std::stoull(f.chunks[i].annotation(kTartUncompressedSize));
+      if (part->done.count(i) &&
+          !region_matches(part->fd.fd, part->offsets[i], len,
+                          raw ? f.chunks[i].digest : f.chunks[i].annotation(kTartUncompressedDigest)))
+        part->done.erase(i);
       if (part->done.count(i)) {
         ++img.resumed_chunks;
         meter.skipped += f.chunks[i].size;
@@ -327,8 +349,8 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     }();
   meter.chunks_total = jobs.size();
   if (const auto free = available_bytes(store.root()); need > free)
-    throw std::runtime_error("pulling " + where + " needs at least " + human_size(need) + " in " +
-                             store.root().string() + ", which has " + human_size(free) +
+    throw std::runtime_error("pulling " + where + " needs at least " + vzkit::approx_size(need) + " in " +
+                             store.root().string() + ", which has " + vzkit::approx_size(free) +
                              " free\n  hint: free space there, or set VZKIT_HOME to a folder on a larger disk");
   meter.emit("start");
 
@@ -343,7 +365,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     for (int attempt = 0;; ++attempt) {
       std::uint64_t received = 0;
       try {
-        punch_hole(p.fd.fd, off, len);  // whatever an earlier try wrote there
+        if (!p.fresh || attempt > 0) punch_hole(p.fd.fd, off, len);  // what an earlier try wrote there
         SparseWriter w(p.fd.fd, p.data, off, len);
         Sha256 h;
         Lz4Decoder dec([&](const char* d, std::size_t n) { w.put(d, n); });
@@ -381,7 +403,6 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
         std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
       }
     }
-    flush_range(p.fd.fd, off, len);  // on disk before the journal says so
     {
       std::lock_guard lock(p.journal);
       std::ofstream(p.dir / "done", std::ios::app) << ci << " " << c.digest << "\n";

@@ -30,6 +30,7 @@ struct ImageTransferOptions {
   /// Plain HTTP: only for a registry on this machine (localhost, 127.0.0.1); refused otherwise.
   bool insecure = false;
   int jobs = 4;  ///< chunks moved at once (1 to 16)
+  std::uint64_t limit_rate = 0;  ///< pull: > 0 downloads at most this many bytes per second in all
   std::function<void(const ImageProgress&)> progress;
 };
 

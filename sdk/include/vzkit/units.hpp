@@ -63,6 +63,22 @@ inline std::string format_size(std::uint64_t bytes) {
   return std::to_string(bytes) + " " + names[i];
 }
 
+/// A size rounded for people, in the largest binary unit that keeps it at least 1: "17 B",
+/// "4.0 KiB", "1.5 GiB", "512 MiB" (one decimal below 10). For progress and listings.
+inline std::string approx_size(std::uint64_t bytes) {
+  static constexpr const char* names[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int i = 0;
+  while (i < 4 && v >= 1024) {
+    v /= 1024;
+    ++i;
+  }
+  if (i == 0) return std::to_string(bytes) + " B";
+  const auto tenths = static_cast<std::uint64_t>(v * 10 + 0.5);
+  if (v < 10) return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " " + names[i];
+  return std::to_string(static_cast<std::uint64_t>(v + 0.5)) + " " + names[i];
+}
+
 /// The size a user probably meant when `text` does not fit, for "try ..." hints: the same number
 /// in the binary unit when a decimal one was written ("512MB" -> "512MiB"); a bare number of fewer
 /// than `least` bytes with the smallest binary unit that makes it at least that ("8" -> "8GiB" for

@@ -98,7 +98,4 @@ struct TartVm {
 };
 TartVm vm_from_tart_config(const std::string& config_json, const std::string& name, const std::string& where);
 
-/// "1.5 GiB", "512 MiB", "4.0 KiB", "17 B".
-std::string human_size(std::uint64_t bytes);
-
 }  // namespace vzkit::images

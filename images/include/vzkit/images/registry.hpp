@@ -32,6 +32,8 @@ struct RegistryOptions {
   bool insecure = false;
   /// Use these instead of looking in auth_files() (`vzkit login` checks them before storing).
   std::optional<Credentials> credentials;
+  /// > 0: download at most this many bytes per second on this connection (curl's limit).
+  std::uint64_t max_recv_speed = 0;
 };
 
 inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";

@@ -30,6 +30,7 @@ struct TransferOptions {
   bool insecure = false;  ///< plain HTTP, for a registry on this machine only
   int jobs = 4;           ///< chunks moved at once
   int retries = 3;        ///< tries again after a dropped connection or a 5xx, per chunk
+  std::uint64_t limit_rate = 0;  ///< > 0: download at most this many bytes per second in all
   std::function<void(const TransferEvent&)> progress;
 };
 
