@@ -6,7 +6,8 @@
 #   demo   build vzkit and boot the demo guest: compilers, CMake, the libraries, QEMU, and the
 #          tools that make the guest's initramfs
 #   test   demo + what the test suite uses: OVMF and the tools for the EFI guest, qemu-img,
-#          clang and GNUstep for the VZ engine's contract tests
+#          clang and GNUstep for the VZ engine's contract tests, clang's sanitizer and libFuzzer
+#          runtimes and llvm-symbolizer for the sanitizer build and the fuzz targets
 #   all    test + the benchmarks: Google Benchmark, hyperfine, GNU time
 #
 # It prints one line per step; apt's own output goes to a log file, shown when a step fails.
@@ -23,6 +24,7 @@ test=(
   libgtest-dev libgmock-dev
   qemu-utils ovmf systemd-boot-efi dosfstools mtools binutils procps
   clang libgnustep-base-dev libblocksruntime-dev
+  libclang-rt-14-dev llvm-14
 )
 bench=(libbenchmark-dev hyperfine time)
 case "$profile" in

@@ -63,6 +63,12 @@ std::optional<SpecSource> read_spec_source(const std::string& target, kernel::Di
 /// The "name" of spec text, "" when it has none (validation then says so).
 std::string spec_name(const std::string& text);
 
+/// Where `value` (a host port, a file) is given under the device at `device_path` ("devices[3]")
+/// of the spec of the VM in `bundle_dir`: the first key holding that number, or a path that
+/// resolves to that file ("devices[3].forwards[0].host_port"); "" when it cannot say.
+std::string find_in_spec(const std::filesystem::path& bundle_dir, const std::string& device_path,
+                         const std::string& value);
+
 }  // namespace detail
 
 struct Host::Impl {
