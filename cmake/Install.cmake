@@ -36,7 +36,8 @@ install(TARGETS vzkit_sdk EXPORT vzkitTargets ARCHIVE DESTINATION lib)
 set_target_properties(vzkit_host PROPERTIES EXPORT_NAME host)
 set_target_properties(vzkit_kernel PROPERTIES EXPORT_NAME internal_kernel)
 set_target_properties(vzkit_bridge_qemu PROPERTIES EXPORT_NAME internal_bridge_qemu)
-install(TARGETS vzkit_host vzkit_kernel vzkit_bridge_qemu EXPORT vzkitTargets ARCHIVE DESTINATION lib)
+set_target_properties(vzkit_images PROPERTIES EXPORT_NAME internal_images)
+install(TARGETS vzkit_host vzkit_kernel vzkit_bridge_qemu vzkit_images EXPORT vzkitTargets ARCHIVE DESTINATION lib)
 install(EXPORT vzkitTargets NAMESPACE vzkit:: DESTINATION ${VZKIT_INSTALL_CMAKEDIR})
 
 # The package's entry point. vzkit_add_plugin() is the very function the tree builds its own

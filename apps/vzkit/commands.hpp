@@ -8,10 +8,14 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
-
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace vzkit::app {
 
@@ -20,6 +24,10 @@ struct Globals {
   bool no_default_plugins = false;  ///< only --plugin-path (tests, plugin authors)
   int verbosity = 0;
 };
+
+/// clone, set, convert (disk_commands.cpp): added to `app`; parsing the one given sets `command`,
+/// which runs it and returns its exit status.
+void add_disk_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
 
 /// Prints diagnostics to stderr with a closing count.
 void print_diagnostics(const std::vector<host::Diagnostic>& ds);
@@ -55,6 +63,8 @@ struct RunArgs {
   bool quiet = false;          ///< no state messages
   std::string engine;          ///< "" = the VM's own
   bool yes = false;            ///< install what the VM needs without asking
+  bool recovery = false;       ///< vz, macOS guests: start up from macOS Recovery
+  bool fresh = false;          ///< boot afresh, discarding a suspended state
 };
 
 struct CreateArgs {
@@ -73,5 +83,12 @@ int cmd_inspect(const std::string& name, bool json);
 int cmd_delete(const std::string& name);
 int cmd_screenshot(const std::string& name, const std::string& file);
 int cmd_logs(const std::string& name, int previous, bool follow);
+
+/// ip, ssh, exec, cp, console (access_commands.cpp): added to `app`; parsing the one given sets
+/// `command`, which runs it and returns its exit status.
+void add_access_commands(CLI::App& app, std::function<int()>& command);
+/// Adds `suspend` and `snapshot` (snapshot_commands.cpp); the one given sets `command`, which
+/// main runs once logging is set up.
+void add_snapshot_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
 
 }  // namespace vzkit::app

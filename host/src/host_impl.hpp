@@ -63,6 +63,21 @@ std::optional<SpecSource> read_spec_source(const std::string& target, kernel::Di
 /// The "name" of spec text, "" when it has none (validation then says so).
 std::string spec_name(const std::string& text);
 
+/// The VM `name`; throws std::runtime_error saying why it cannot be opened.
+kernel::Bundle open_or_throw(const std::string& name);
+/// What Library::list (details false) and inspect (true) say about a VM.
+VmInfo info_of(const kernel::Bundle& b, bool details);
+/// Throws InputError unless `name` can name a VM.
+void check_name(const std::string& name);
+
+/// `vzkit create --image` (cloud_image.cpp): its flags checked as flags (InputError names one);
+/// what bundle.json records about logging in ("access": user, identity); and the VM's files made
+/// in `dir` (the disk, kernel, initrd, SSH key), returning its spec.
+void check_image_flags(const CreateOptions& a);
+boost::json::object cloud_image_access(const CreateOptions& a);
+std::string make_cloud_image_vm(const CreateOptions& a, const std::string& engine, const std::filesystem::path& dir,
+                                const std::function<void(const std::string&)>& say);
+
 /// Where `value` (a host port, a file) is given under the device at `device_path` ("devices[3]")
 /// of the spec of the VM in `bundle_dir`: the first key holding that number, or a path that
 /// resolves to that file ("devices[3].forwards[0].host_port"); "" when it cannot say.

@@ -61,6 +61,7 @@ Context Context::from_json(const json::value& v) {
   u("cpus", c.cpus);
   u("memory_bytes", c.memory_bytes);
   if (auto* p = o.if_contains("materialize"); p && p->is_bool()) c.materialize = p->get_bool();
+  if (auto* p = o.if_contains("host"); p && p->is_object()) c.host = p->get_object();
   return c;
 }
 
@@ -188,12 +189,50 @@ bool check_disk_image(const Config& c, const Context& ctx, Diagnostics& out, con
   } else if (info.kind != PathKind::file) {
     out.error(plugin + ".image-not-a-file", key, "'" + given + "' is not a regular file (it is " + info.what + ")",
               "point " + key + " at an image file");
-  } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0) {
+  } else if (const auto bytes = fs::file_size(image, ec); !ec && bytes % 512 != 0 && image_format(image) != "qcow2") {
     out.error(plugin + ".size-not-multiple-of-512", key,
               "image '" + given + "' is " + std::to_string(bytes) + " bytes, not a multiple of 512",
               "grow it to whole sectors, e.g. `truncate -s %512 " + given + "`");
   }
   return true;
+}
+
+std::string image_format(const std::string& path) {
+  if (look_at(path).kind != PathKind::file) return {};
+  std::error_code ec;
+  if (fs::file_size(path, ec) == 0 && !ec) return "raw";
+  const std::string head = read_bytes(path, 0, 4);
+  if (head.empty()) return {};
+  return head == std::string("QFI\xfb", 4) ? "qcow2" : "raw";
+}
+
+void check_image_format(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
+                        const std::string& image) {
+  const std::string given = get_string(c, "path");
+  const std::string set = get_string(c, "format", "");
+  const std::string found = image_format(image);
+  if (!set.empty() && !found.empty() && set != found) {
+    out.error(plugin + ".format-mismatch", "format", "format is '" + set + "', but '" + given + "' is a " + found +
+                  " image (its header says so)",
+              "remove \"format\" to use what the header says, or point path at a " + set + " image");
+    return;
+  }
+  const std::string format = set.empty() ? (found.empty() ? "raw" : found) : set;
+  if (format == "qcow2" && c.contains("create_size"))
+    out.error(plugin + ".create-size-raw-only", "create_size", "create_size makes a raw image, not qcow2",
+              "remove \"format\", or make the qcow2 image yourself (`qemu-img create -f qcow2 " + given +
+                  " 64G`) and remove create_size");
+  if (format == "qcow2" && ctx.engine == "vz")
+    out.error(plugin + ".qcow2-not-on-vz", set.empty() ? "path" : "format",
+              "'" + given + "' is a qcow2 image; Virtualization.framework takes raw disk images only",
+              "convert the VM's disks with `vzkit convert " + (ctx.vm_name.empty() ? std::string("NAME") : ctx.vm_name) +
+                  " --format raw` (or `qemu-img convert -O raw " + given + " disk.raw`)");
+}
+
+std::string image_driver(const Config& c, const std::string& image) {
+  if (const std::string set = get_string(c, "format", ""); !set.empty()) return set;
+  const std::string found = image_format(image);
+  return found.empty() ? "raw" : found;
 }
 
 void copy_once(const std::string& from, const std::string& to) {

@@ -4,7 +4,7 @@
 #
 #   tests/e2e/e2e.sh VZKIT_BINARY GUEST_DIR CASE
 #
-# CASE is one of: devices, efi, lifecycle, crash, conflicts, display. Each case uses its own $VZKIT_HOME and folder.
+# CASE is one of: devices, efi, lifecycle, crash, conflicts, display, clone. Each case uses its own $VZKIT_HOME and folder.
 set -euo pipefail
 
 VZKIT=$1
@@ -17,16 +17,6 @@ harness_start "$CASE"
 
 # expect FILE PATTERN WHAT: the file has a line matching the extended regex.
 expect() { grep -Eq -- "$2" "$1" || { echo "--- $1:" >&2; tr -d '\r' < "$1" | tail -40 >&2; fail "$3"; }; pass "$3"; }
-# wait_for FILE PATTERN SECONDS
-wait_for() {
-  local end=$((SECONDS + $3))
-  while [ $SECONDS -lt $end ]; do
-    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-state_of() { "$VZKIT" list --json | tr -d '\n ' | sed -n "s/.*\"name\":\"$1\",\"state\":\"\([a-z]*\)\".*/\1/p"; }
 
 # A folder with the guest's files and a spec, as a user would have it.
 setup_vm_folder() {
@@ -258,6 +248,32 @@ case_display() {
 EOF
   "$VZKIT" run "$dir/plain.json" --accel tcg --quiet > "$WORK/plain.txt" 2>&1 || fail "the plain VM did not run"
   expect "$WORK/plain.txt" '^VZKIT efi framebuffer=no' "model virtio (virtio-gpu-pci): no framebuffer for EFI programs"
+}
+
+# A clone is a VM of its own: grown and converted to qcow2, it boots with the source's data, and
+# writing to it leaves the source alone.
+case_clone() {
+  local dir="$WORK/vm"
+  setup_vm_folder "$dir"
+  sed -e 's|"name": "demo"|"name": "golden"|' "$SRC/examples/demo.json" > "$dir/golden.json"
+  "$VZKIT" create golden --from "$dir/golden.json" > /dev/null || fail "vzkit create golden"
+  "$VZKIT" clone golden copy > "$WORK/clone.txt" || fail "vzkit clone"
+  expect "$WORK/clone.txt" "devices\[[0-9]+\]\.path: its own copy of $dir/disk.img" "clone: the writable disk is copied"
+  expect "$WORK/clone.txt" "shares the read-only image $dir/usb.img" "clone: the read-only image is shared"
+  local before
+  before=$(stat -c %s "$dir/disk.img")
+  "$VZKIT" set copy --disk-size 256MiB > "$WORK/set.txt" || fail "vzkit set --disk-size"
+  [ "$(stat -c %s "$VZKIT_HOME/vms/copy/disk.img")" = $((256 << 20)) ] || fail "the clone's disk did not grow"
+  [ "$(stat -c %s "$dir/disk.img")" = "$before" ] || fail "growing the clone changed the source's disk"
+  pass "set --disk-size grows the clone's disk only"
+  "$VZKIT" convert copy --format qcow2 > /dev/null || fail "vzkit convert --format qcow2"
+  [ "$(head -c 4 "$VZKIT_HOME/vms/copy/disk.img" | od -An -c | tr -d ' \n')" = 'QFI373' ] || fail "not qcow2"
+  "$VZKIT" run copy --accel tcg > "$WORK/console.txt" 2> "$WORK/stderr.txt" \
+    || { cat "$WORK/stderr.txt" >&2; fail "vzkit run copy"; }
+  expect "$WORK/console.txt" "^VZKIT blk vda size512=$((256 << 11)) ro=0 .*marker=VZKIT-DISK-MARKER" \
+    "the clone boots from its grown qcow2 disk with the source's data"
+  cmp -s "$dir/disk.img" "$GUEST/disk.img" || fail "the source's disk changed"
+  pass "the source's disk is unchanged"
 }
 
 # QEMU that cannot start says why in the user's terms: a host port or a disk another VM has.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -258,6 +259,72 @@ TEST(StorageVirtioBlk, DiscardIsOnlyAWarningOnVz) {
   auto d = validate_text(spec({kLinuxBoot, entry("virtio-blk", {{"path", "disk.img"}, {"discard", true}})}), "vz");
   EXPECT_FALSE(has_errors(d)) << kernel::format(d);
   EXPECT_TRUE(expect_diag(d, "virtio-blk.discard-ignored", "devices[1].discard", "virtio-blk"));
+}
+
+// ---- image formats (virtio-blk, usb-storage) ------------------------------------------------------
+
+// A folder with a small qcow2 image made by qemu-img (qemu-utils), when it is installed.
+struct Qcow2Dir {
+  fs::path dir = fs::temp_directory_path() / ("vzkit-qcow2-" + std::to_string(::getpid()));
+  bool made = false;
+  Qcow2Dir() {
+    fs::create_directories(dir);
+    fs::copy_file(data_dir() / "vmlinuz", dir / "vmlinuz", fs::copy_options::overwrite_existing);
+    fs::copy_file(data_dir() / "disk.img", dir / "disk.img", fs::copy_options::overwrite_existing);
+    const std::string cmd = "qemu-img create -q -f qcow2 '" + (dir / "disk.qcow2").string() + "' 64M >/dev/null 2>&1";
+    made = std::system(cmd.c_str()) == 0;
+  }
+  ~Qcow2Dir() { fs::remove_all(dir); }
+};
+
+TEST(StorageFormats, Qcow2IsReadFromTheHeaderAndPlannedForQemu) {
+  Qcow2Dir q;
+  if (!q.made) GTEST_SKIP() << "qemu-img is not installed";
+  for (const std::string plugin : {"virtio-blk", "usb-storage"}) {
+    const std::string text = spec({kLinuxBoot, entry(plugin, {{"path", "disk.qcow2"}})}, kX86);
+    auto d = validate_text(text, "qemu", q.dir);
+    EXPECT_FALSE(has_errors(d)) << plugin << ": " << kernel::format(d);
+    const auto plan = plan_text(text, "qemu", q.dir);
+    ASSERT_FALSE(plan.is_null());
+    std::vector<std::string> drivers;
+    for (const auto& b : plan.at("blockdevs").as_array()) drivers.push_back(std::string(b.at("type").as_string()));
+    EXPECT_EQ(drivers, (std::vector<std::string>{"file", "qcow2"})) << plugin;
+    // A raw image stays raw.
+    const auto raw = plan_text(spec({kLinuxBoot, entry(plugin, {{"path", "disk.img"}})}, kX86), "qemu", q.dir);
+    ASSERT_FALSE(raw.is_null());
+    EXPECT_EQ(raw.at("blockdevs").as_array().at(1).at("type"), "raw") << plugin;
+  }
+}
+
+TEST(StorageFormats, VzTakesRawImagesOnlyAndSaysHowToConvert) {
+  Qcow2Dir q;
+  if (!q.made) GTEST_SKIP() << "qemu-img is not installed";
+  for (const std::string plugin : {"virtio-blk", "usb-storage"}) {
+    auto d = validate_text(spec({kLinuxBoot, entry(plugin, {{"path", "disk.qcow2"}})}), "vz", q.dir);
+    ASSERT_TRUE(expect_diag(d, plugin + ".qcow2-not-on-vz", "devices[1].path", plugin)) << kernel::format(d);
+    for (const auto& x : d)
+      if (x.code == plugin + ".qcow2-not-on-vz")
+        EXPECT_NE(x.hint.find("vzkit convert vm --format raw"), std::string::npos) << x.hint;
+    // Named explicitly, the diagnostic points at the setting.
+    d = validate_text(spec({kLinuxBoot, entry(plugin, {{"path", "disk.qcow2"}, {"format", "qcow2"}})}), "vz", q.dir);
+    EXPECT_TRUE(expect_diag(d, plugin + ".qcow2-not-on-vz", "devices[1].format", plugin)) << kernel::format(d);
+  }
+}
+
+TEST(StorageFormats, AFormatThatContradictsTheHeaderIsRefused) {
+  Qcow2Dir q;
+  if (!q.made) GTEST_SKIP() << "qemu-img is not installed";
+  auto d = validate_text(spec({kLinuxBoot, entry("virtio-blk", {{"path", "disk.qcow2"}, {"format", "raw"}})}), "qemu",
+                         q.dir);
+  EXPECT_TRUE(expect_diag(d, "virtio-blk.format-mismatch", "devices[1].format", "virtio-blk")) << kernel::format(d);
+  d = validate_text(spec({kLinuxBoot, entry("usb-storage", {{"path", "disk.img"}, {"format", "qcow2"}})}), "qemu",
+                    q.dir);
+  EXPECT_TRUE(expect_diag(d, "usb-storage.format-mismatch", "devices[1].format", "usb-storage")) << kernel::format(d);
+  d = validate_text(spec({kLinuxBoot, entry("virtio-blk", {{"path", "new.img"}, {"create_size", "1GiB"},
+                                                           {"format", "qcow2"}})}),
+                    "qemu", q.dir);
+  EXPECT_TRUE(expect_diag(d, "virtio-blk.create-size-raw-only", "devices[1].create_size", "virtio-blk"))
+      << kernel::format(d);
 }
 
 // ---- usb-storage -------------------------------------------------------------------------------

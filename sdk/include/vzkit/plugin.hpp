@@ -54,6 +54,11 @@ struct Context {
   /// True when the VM is being created or run: create the files the plan names (copy a
   /// variable store template, create a sparse disk). False for plan and validate: describe only.
   bool materialize = false;
+  /// What the engine reported about the host the VM is validated for, when known (for vz the
+  /// runner's `--host-bounds`: {"macos_major": 15, "nested_virtualization_supported": false, ...},
+  /// see bridge/vz); empty otherwise (planning on another machine, or an older vzkit). Check a
+  /// feature against it only when the key is present: the engine checks again when it runs.
+  json::object host;
 
   /// An absolute path for a path from the spec (relative to the spec's folder).
   std::string resolve(std::string_view p) const;
@@ -162,11 +167,28 @@ bool check_path(const Config& c, const Context& ctx, Diagnostics& out, const std
 std::string read_bytes(const std::string& path, std::uint64_t offset, std::size_t n);
 
 /// Checks the disk image named by config key `key`: it exists (unless `may_be_absent`), is a
-/// regular file, and its size is a whole number of 512-byte sectors (VZ's rule for disk images).
+/// regular file, and a raw image's size is a whole number of 512-byte sectors (VZ's rule for disk
+/// images; a qcow2 file has its own layout).
 /// Codes: PLUGIN.image-missing, PLUGIN.image-not-a-file, PLUGIN.size-not-multiple-of-512, at
 /// path `key`. `missing_hint` says how to get the file. Returns true when the file exists.
 bool check_disk_image(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
                       const std::string& key, bool may_be_absent, const std::string& missing_hint);
+
+/// The format of the disk image at `path`, from its header: "qcow2" (QEMU's copy-on-write format,
+/// magic "QFI\xfb"), "raw" for anything else that can be read, "" when it cannot be read.
+std::string image_format(const std::string& path);
+
+/// Checks a disk device's "format" setting (raw | qcow2; left out: read from the image's header)
+/// against the image at `image` (absolute; it may not exist yet) and the engine: a format that
+/// contradicts the header (PLUGIN.format-mismatch), qcow2 on VZ, which takes raw images only
+/// (PLUGIN.qcow2-not-on-vz, with the `vzkit convert` hint), and qcow2 with create_size, which
+/// makes raw images (PLUGIN.create-size-raw-only).
+void check_image_format(const Config& c, const Context& ctx, Diagnostics& out, const std::string& plugin,
+                        const std::string& image);
+
+/// The QEMU block driver for a disk device's image: its "format" setting, else the format its
+/// header shows, else "raw".
+std::string image_driver(const Config& c, const std::string& image);
 
 // ---- files a plugin creates when materializing ----
 
