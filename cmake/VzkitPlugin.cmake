@@ -39,7 +39,12 @@ function(vzkit_add_plugin name)
   endif()
   if(NOT APPLE)
     # Nothing of the static SDK library leaves the plugin: only the entry symbol is exported.
-    target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL)
+    target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL)
+    # Under clang's sanitizers the runtime lives in the program that loads the plugin, so a
+    # plugin has undefined symbols on purpose there (cmake/Sanitize.cmake).
+    if(NOT VZKIT_SANITIZE AND NOT VZKIT_FUZZ)
+      target_link_options(${target} PRIVATE -Wl,--no-undefined)
+    endif()
   endif()
   set_property(GLOBAL APPEND PROPERTY VZKIT_PLUGINS ${target})
 endfunction()

@@ -7,7 +7,9 @@
 #          tools that make the guest's initramfs
 #   test   demo + what the test suite uses: OVMF and the tools for the EFI guest, qemu-img,
 #          clang and GNUstep for the VZ engine's contract tests, mmdebstrap for the Debian cloud
-#          guest, mtools (cloud-init seeds), debugfs, ssh and python3 for the way-in test
+#          guest, mtools (cloud-init seeds), debugfs, ssh and python3 for the way-in test, clang's
+#          sanitizer and libFuzzer runtimes and llvm-symbolizer for the sanitizer build and the
+#          fuzz targets
 #   all    test + the benchmarks: Google Benchmark, hyperfine, GNU time
 #
 # It prints one line per step; apt's own output goes to a log file, shown when a step fails.
@@ -26,6 +28,7 @@ test=(
   clang libgnustep-base-dev libblocksruntime-dev
   mmdebstrap debian-archive-keyring e2fsprogs openssh-client python3
   docker-registry skopeo apache2-utils
+  libclang-rt-14-dev llvm-14
 )
 bench=(libbenchmark-dev hyperfine time bc)
 case "$profile" in

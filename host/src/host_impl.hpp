@@ -90,6 +90,12 @@ boost::json::object cloud_image_access(const CreateOptions& a);
 std::string make_cloud_image_vm(const CreateOptions& a, const std::string& engine, const std::filesystem::path& dir,
                                 const std::function<void(const std::string&)>& say);
 
+/// Where `value` (a host port, a file) is given under the device at `device_path` ("devices[3]")
+/// of the spec of the VM in `bundle_dir`: the first key holding that number, or a path that
+/// resolves to that file ("devices[3].forwards[0].host_port"); "" when it cannot say.
+std::string find_in_spec(const std::filesystem::path& bundle_dir, const std::string& device_path,
+                         const std::string& value);
+
 }  // namespace detail
 
 struct Host::Impl {

@@ -799,11 +799,7 @@ std::string default_engine() {
 #endif
 }
 
-namespace {
-
-// Where `value` (a host port, a file) is given under the device at `device_path` ("devices[3]") of
-// the VM's spec: the first key holding that number, or a path that resolves to that file.
-std::string find_in_spec(const fs::path& bundle_dir, const std::string& device_path, const std::string& value) {
+std::string detail::find_in_spec(const fs::path& bundle_dir, const std::string& device_path, const std::string& value) {
   const auto b = kernel::bundle_of_spec_file(bundle_dir / "spec.json");
   if (!b || device_path.rfind("devices[", 0) != 0) return {};
   json::value spec;
@@ -832,8 +828,6 @@ std::string find_in_spec(const fs::path& bundle_dir, const std::string& device_p
   };
   return find(spec, device_path);
 }
-
-}  // namespace
 
 int supervise_main(const std::vector<std::string>& args) {
   // The arguments prepare_run() appended: DIR --lock-fd N --stop-timeout S --accel A --display D [flags]

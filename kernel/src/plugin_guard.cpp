@@ -108,6 +108,31 @@ void watchdog() {
   }
 }
 
+// A stack of its own for the handler on each thread that calls plugins, so that a plugin that
+// overflows the stack is reported too. It is freed when the thread ends. A thread that has one
+// already (a sanitizer's runtime installs its own) keeps it.
+struct AltStack {
+  void* memory = nullptr;
+  AltStack() {
+    stack_t current{};
+    if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+    stack_t ss{};
+    ss.ss_size = 64 * 1024;
+    ss.ss_sp = std::malloc(ss.ss_size);
+    if (ss.ss_sp && ::sigaltstack(&ss, nullptr) == 0) memory = ss.ss_sp;
+    else std::free(ss.ss_sp);
+  }
+  ~AltStack() {
+    if (!memory) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    ::sigaltstack(&off, nullptr);
+    std::free(memory);
+  }
+  AltStack(const AltStack&) = delete;
+  AltStack& operator=(const AltStack&) = delete;
+};
+
 void install_once() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -119,15 +144,8 @@ void install_once() {
     std::atexit(&on_exit_call);
     std::thread(&watchdog).detach();
   });
-  // A stack of its own for the handler, so that a plugin that overflows the stack is reported too.
-  thread_local bool has_stack = false;
-  if (!has_stack) {
-    has_stack = true;
-    stack_t ss {};
-    ss.ss_size = 64 * 1024;
-    ss.ss_sp = std::malloc(ss.ss_size);  // kept for the thread's life
-    if (ss.ss_sp) ::sigaltstack(&ss, nullptr);
-  }
+  thread_local AltStack alt_stack;
+  (void)alt_stack;
   if (!t_slot) {
     const std::size_t i = g_next_slot.fetch_add(1);
     if (i < kSlots) t_slot = &g_slots[i];

@@ -304,6 +304,9 @@ int plugin_scanner_main(int argc, char** argv) {
     }
   };
   d::disable_hook_guards();  // a crash or an exit here is reported by the parent, which sees how this process ended
+  // ... by the signal: a runtime's own handler (a sanitizer's, a preloaded crash reporter's) would
+  // turn a plugin's crash into an exit status, and the parent's message into a wrong one.
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP}) std::signal(sig, SIG_DFL);
   const unsigned alarm_s = static_cast<unsigned>(std::max<long long>(1, (limit_ms + 999) / 1000));
   if (check) {
     say(json::object{{"loading", files.front()}});

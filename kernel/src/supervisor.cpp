@@ -175,6 +175,25 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
 
 // ---- the control socket ----------------------------------------------------------------------
 
+ControlRequest parse_control_request(std::string_view line) {
+  ControlRequest r;
+  boost::system::error_code ec;
+  json::value v = json::parse(line, ec);
+  if (ec) {
+    r.error = "not a JSON object";
+    return r;
+  }
+  const auto* o = v.if_object();
+  const auto* execute = o ? o->if_contains("execute") : nullptr;
+  if (!execute || !execute->is_string()) {
+    r.error = "expected {\"execute\": ...}";
+    return r;
+  }
+  r.command = std::string(execute->get_string());
+  if (const auto* id = o->if_contains("id")) r.id = *id;
+  return r;
+}
+
 using local = asio::local::stream_protocol;
 
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
@@ -213,19 +232,13 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
       return a && a->is_object() ? a->get_object() : json::object{};
     }
     void handle(const std::string& line) {
-      json::value v;
-      try {
-        v = json::parse(line);
-      } catch (const std::exception&) {
-        send(json::object{{"error", json::object{{"class", "GenericError"}, {"desc", "not a JSON object"}}}});
+      auto request = parse_control_request(line);
+      if (!request.error.empty()) {
+        send(json::object{{"error", json::object{{"class", "GenericError"}, {"desc", request.error}}}});
         return;
       }
-      if (!v.is_object() || !v.get_object().contains("execute") || !v.at("execute").is_string()) {
-        send(json::object{{"error", json::object{{"class", "GenericError"}, {"desc", "expected {\"execute\": ...}"}}}});
-        return;
-      }
-      const std::string command(v.at("execute").as_string());
-      const json::value id = v.get_object().contains("id") ? v.at("id") : json::value();
+      const std::string command = std::move(request.command);
+      const json::value id = std::move(request.id);
       auto reply = [self = shared_from_this(), id](const std::string& error, json::value result) {
         json::object r;
         if (error.empty()) r["return"] = std::move(result);

@@ -70,41 +70,62 @@ void QmpClient::read_line() {
                          });
 }
 
-void QmpClient::handle_line(const std::string& line) {
-  json::value v;
-  try {
-    v = json::parse(line);
-  } catch (const std::exception&) {
-    return;  // not ours to interpret; QMP speaks one JSON object per line
-  }
-  if (!v.is_object()) return;
+QmpMessage parse_qmp_line(std::string_view line) {
+  QmpMessage m;
+  boost::system::error_code ec;
+  json::value v = json::parse(line, ec);
+  if (ec || !v.is_object()) return m;  // not ours to interpret; QMP speaks one JSON object per line
   auto& o = v.get_object();
-  if (o.contains("QMP")) {  // greeting: negotiate, then we are ready
-    execute("qmp_capabilities", {}, [this](const std::string& err, const json::value&) {
-      m_ready = err.empty();
-      auto done = std::move(m_connected);
-      if (done) done(err);
-    });
-    return;
+  if (o.contains("QMP")) {
+    m.kind = QmpMessage::Kind::greeting;
+    return m;
   }
   if (o.contains("event")) {
-    if (m_on_event) m_on_event(o);
-    return;
+    m.kind = QmpMessage::Kind::event;
+    m.event = std::move(o);
+    return m;
   }
+  // Ids are the numbers this client sent; a negative or fractional one is nobody's.
   const auto* id = o.if_contains("id");
-  if (!id || !(id->is_uint64() || id->is_int64())) return;
-  auto it = m_pending.find(id->to_number<std::uint64_t>());
+  if (!id) return m;
+  if (id->is_uint64()) m.id = id->get_uint64();
+  else if (id->is_int64() && id->get_int64() >= 0) m.id = static_cast<std::uint64_t>(id->get_int64());
+  else return m;
+  m.kind = QmpMessage::Kind::reply;
+  if (const auto* e = o.if_contains("error")) {
+    const auto* desc = e->is_object() ? e->get_object().if_contains("desc") : nullptr;
+    m.error = desc && desc->is_string() ? std::string(desc->get_string()) : json::serialize(*e);
+    if (m.error.empty()) m.error = "an error without a description";  // an empty error would read as success
+  } else if (auto* r = o.if_contains("return")) {
+    m.result = std::move(*r);
+  }
+  return m;
+}
+
+void QmpClient::handle_line(const std::string& line) {
+  QmpMessage m = parse_qmp_line(line);
+  switch (m.kind) {
+    case QmpMessage::Kind::other:
+      return;
+    case QmpMessage::Kind::greeting:  // negotiate, then we are ready
+      execute("qmp_capabilities", {}, [this](const std::string& err, const json::value&) {
+        m_ready = err.empty();
+        auto done = std::move(m_connected);
+        if (done) done(err);
+      });
+      return;
+    case QmpMessage::Kind::event:
+      if (m_on_event) m_on_event(m.event);
+      return;
+    case QmpMessage::Kind::reply:
+      break;
+  }
+  auto it = m_pending.find(m.id);
   if (it == m_pending.end()) return;
   Reply reply = std::move(it->second);
   m_pending.erase(it);
-  if (const auto* e = o.if_contains("error")) {
-    std::string desc = e->is_object() && e->get_object().contains("desc") ? std::string(e->at("desc").as_string())
-                                                                           : json::serialize(*e);
-    reply(desc, nullptr);
-  } else {
-    const auto* r = o.if_contains("return");
-    reply("", r ? *r : json::value());
-  }
+  if (!m.error.empty()) reply(m.error, nullptr);
+  else reply("", m.result);
 }
 
 void QmpClient::execute(const std::string& command, json::object arguments, Reply reply) {

@@ -8,7 +8,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <charconv>
+#include <string_view>
 #include <sstream>
 
 namespace vzkit::bridge::qemu {
@@ -121,31 +122,91 @@ int bind_error(const std::string& protocol, const std::string& address, int port
   return err;
 }
 
-void explain_forward(StartFailure& f, const std::smatch& m) {
-  const std::string protocol = m[1].str().empty() ? "tcp" : m[1].str(), address = m[2], port = m[3];
+// What QEMU's messages say, read by hand rather than with std::regex: libstdc++'s engine recurses
+// once per character and overflows the stack on a long line.
+
+// "Could not set up host forwarding rule '[tcp|udp]:ADDRESS:PORT-...": protocol, address, port.
+struct Forward {
+  std::string protocol, address, port;
+};
+std::optional<Forward> forward_in(std::string_view message) {
+  static constexpr std::string_view lead = "Could not set up host forwarding rule '";
+  for (auto at = message.find(lead); at != std::string_view::npos; at = message.find(lead, at + 1)) {
+    std::string_view rest = message.substr(at + lead.size());
+    Forward f;
+    if (rest.substr(0, 3) == "tcp" || rest.substr(0, 3) == "udp") {
+      f.protocol = std::string(rest.substr(0, 3));
+      rest.remove_prefix(3);
+    }
+    if (rest.empty() || rest.front() != ':') continue;
+    rest.remove_prefix(1);
+    const auto colon = rest.find_first_of(":\n");
+    if (colon == std::string_view::npos || rest[colon] != ':') continue;
+    f.address = std::string(rest.substr(0, colon));
+    rest.remove_prefix(colon + 1);
+    const auto digits = rest.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string_view::npos || rest[digits] != '-') continue;
+    f.port = std::string(rest.substr(0, digits));
+    return f;
+  }
+  return std::nullopt;
+}
+
+// "Could not open 'FILE': REASON" (REASON to the end of its line).
+std::optional<std::pair<std::string, std::string>> open_failure_in(std::string_view message) {
+  static constexpr std::string_view lead = "Could not open '";
+  for (auto at = message.find(lead); at != std::string_view::npos; at = message.find(lead, at + 1)) {
+    const std::string_view rest = message.substr(at + lead.size());
+    const auto quote = rest.find('\'');
+    if (quote == std::string_view::npos || rest.substr(quote, 3) != "': ") continue;
+    if (rest.substr(0, quote).find('\n') != std::string_view::npos) continue;
+    const std::string_view reason = rest.substr(quote + 3);
+    return std::make_pair(std::string(rest.substr(0, quote)), std::string(reason.substr(0, reason.find('\n'))));
+  }
+  return std::nullopt;
+}
+
+// "Is another process using the image [FILE]?": FILE (up to the last "]?" of that line).
+std::optional<std::string> locked_image_in(std::string_view message) {
+  static constexpr std::string_view lead = "Is another process using the image [";
+  const auto at = message.find(lead);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = message.substr(at + lead.size());
+  rest = rest.substr(0, rest.find('\n'));
+  const auto end = rest.rfind("]?");
+  if (end == std::string_view::npos) return std::nullopt;
+  return std::string(rest.substr(0, end));
+}
+
+// False when the port is none QEMU could have been given (the message is then QEMU's own).
+bool explain_forward(StartFailure& f, const Forward& fw) {
+  int number = 0;
+  const auto [end, err] = std::from_chars(fw.port.data(), fw.port.data() + fw.port.size(), number);
+  if (err != std::errc() || end != fw.port.data() + fw.port.size() || number < 1 || number > 65535) return false;
+  const std::string protocol = fw.protocol.empty() ? "tcp" : fw.protocol, &address = fw.address, &port = fw.port;
   f.value = port;
-  const int err = bind_error(protocol, address, std::stoi(port));
-  if (err == EACCES) {
+  const int bind_err = bind_error(protocol, address, number);
+  if (bind_err == EACCES) {
     f.cause = "host port " + port + " needs root (ports below 1024 are privileged)";
     f.hint = "use a host port of 1024 or more in {where}";
-    return;
+    return true;
   }
   f.cause = "host port " + port + " is in use";
-  if (const auto inode = socket_on(protocol, std::stoi(port)); !inode.empty())
+  if (const auto inode = socket_on(protocol, number); !inode.empty())
     if (const auto who = holder_of("socket:[" + inode + "]"); !who.empty()) f.cause += " by " + who;
   f.hint = "port " + port + " is in use: change {where}, or stop what listens on it";
+  return true;
 }
 
 void explain_lock(StartFailure& f, const std::string& error) {
-  static const std::regex image(R"(Is another process using the image \[(.*)\]\?)");
-  std::smatch m;
-  if (!std::regex_search(error, m, image)) {
+  const auto image = locked_image_in(error);
+  if (!image) {
     f.cause = "a disk image is in use by another process";
     f.hint = "stop the other VM or process that uses it";
     return;
   }
-  f.value = m[1];
-  const std::string who = holder_of(m[1]);
+  f.value = *image;
+  const std::string who = holder_of(*image);
   f.cause = "disk image " + f.value + " is in use by " + (who.empty() ? "another process" : who);
   const auto vm = who.rfind("VM '", 0) == 0 ? who.substr(4, who.find('\'', 4) - 4) : std::string();
   f.hint = (vm.empty() ? std::string("stop the process that uses it") : "stop that VM first (`vzkit stop " + vm + "`)") +
@@ -169,20 +230,18 @@ std::optional<StartFailure> explain_start_failure(const vzkit::qemu::Machine& pl
       message = error.substr(colon + 2);
     }
   }
-  static const std::regex forward(R"(Could not set up host forwarding rule '(tcp|udp)?:([^:]*):([0-9]+)-)");
-  static const std::regex open(R"(Could not open '([^']*)': (.*))");
-  std::smatch m;
-  if (std::regex_search(message, m, forward)) {
-    explain_forward(f, m);
-  } else if (message.find("Failed to get") != std::string::npos && message.find("lock") != std::string::npos) {
+  if (const auto forward = forward_in(message); forward && explain_forward(f, *forward)) return f;
+  if (message.find("Failed to get") != std::string::npos && message.find("lock") != std::string::npos) {
     explain_lock(f, message);
-  } else if (std::regex_search(message, m, open)) {
-    f.value = m[1];
-    f.cause = "cannot open " + f.value + ": " + m[2].str();
-    f.hint = "check the file named in {where}";
-  } else {
-    f.cause = message.substr(0, message.find('\n'));
+    return f;
   }
+  if (const auto open = open_failure_in(message)) {
+    f.value = open->first;
+    f.cause = "cannot open " + f.value + ": " + open->second;
+    f.hint = "check the file named in {where}";
+    return f;
+  }
+  f.cause = message.substr(0, message.find('\n'));
   return f;
 }
 

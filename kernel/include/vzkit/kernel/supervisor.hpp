@@ -11,11 +11,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace vzkit::kernel {
 
@@ -53,6 +55,15 @@ boost::json::object read_state(const std::filesystem::path& run_dir);
 /// (request_stop), quit (stop), stop (pause) and cont (resume), and the commands of
 /// state_commands.hpp that save the machine's state (vzkit-check-save, vzkit-save); anything else is answered with a
 /// GenericError naming the command. One JSON object per line, replies carry the request's "id".
+/// One line a control-socket client sent, read as a request {"execute": COMMAND, "id": ...}.
+struct ControlRequest {
+  std::string command;
+  boost::json::value id;   ///< echoed in the reply; null when the request has none
+  std::string error;       ///< why the line is not a request (the GenericError's "desc"); "" for a request
+};
+/// Pure; never throws on any input (only std::bad_alloc when memory runs out).
+ControlRequest parse_control_request(std::string_view line);
+
 class ControlServer {
  public:
   ControlServer(boost::asio::io_context& io, const std::filesystem::path& socket_path, Machine& machine);

@@ -6,16 +6,38 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace vzkit::bridge::qemu {
+
+/// One line the other end of a QMP connection sent, as the client understands it.
+struct QmpMessage {
+  enum class Kind {
+    other,     ///< not JSON, not an object, or a reply without a usable id: ignored
+    greeting,  ///< {"QMP": ...}: the server is ready for qmp_capabilities
+    event,     ///< {"event": ...}
+    reply,     ///< an answer to the command with `id`
+  };
+  Kind kind = Kind::other;
+  boost::json::object event;  ///< Kind::event: the whole object
+  std::uint64_t id = 0;       ///< Kind::reply
+  std::string error;          ///< Kind::reply: the error's "desc" (or the error as JSON); "" on success
+  boost::json::value result;  ///< Kind::reply without an error: its "return" value (null when absent)
+};
+
+/// Reads one line of QMP (one JSON object per line). Pure; never throws on any input (only
+/// std::bad_alloc when memory runs out).
+QmpMessage parse_qmp_line(std::string_view line);
 
 class QmpClient {
  public:
