@@ -191,6 +191,7 @@ ControlRequest parse_control_request(std::string_view line) {
   }
   r.command = std::string(execute->get_string());
   if (const auto* id = o->if_contains("id")) r.id = *id;
+  if (const auto* a = o->if_contains("arguments"); a && a->is_object()) r.arguments = a->get_object();
   return r;
 }
 
@@ -227,10 +228,6 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         self->read();
       });
     }
-    static json::object arguments(const json::value& v) {
-      const auto* a = v.get_object().if_contains("arguments");
-      return a && a->is_object() ? a->get_object() : json::object{};
-    }
     void handle(const std::string& line) {
       auto request = parse_control_request(line);
       if (!request.error.empty()) {
@@ -258,7 +255,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
       else if (command == "quit") m.stop(done);
       else if (command == "stop") m.pause(done);
       else if (command == "cont") m.resume(done);
-      else if (handle_state_command(owner->io, m, command, arguments(v), reply,
+      else if (handle_state_command(owner->io, m, command, std::move(request.arguments), reply,
                                     [self = shared_from_this()](json::object e) { self->send(e); })) {
       } else reply("'" + command + "' is not available for this engine", nullptr);
     }

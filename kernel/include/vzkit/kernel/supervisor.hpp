@@ -59,6 +59,7 @@ boost::json::object read_state(const std::filesystem::path& run_dir);
 struct ControlRequest {
   std::string command;
   boost::json::value id;   ///< echoed in the reply; null when the request has none
+  boost::json::object arguments;  ///< its "arguments" object; empty when it has none (or not an object)
   std::string error;       ///< why the line is not a request (the GenericError's "desc"); "" for a request
 };
 /// Pure; never throws on any input (only std::bad_alloc when memory runs out).
