@@ -3,7 +3,7 @@
 #   1. a clean build of what the demo needs (`scripts/build.sh vzkit`: the command and its plugins)
 #   2. a clean build of everything (`scripts/build.sh`)
 #   3. each in-tree plugin recompiled after an edit of its source (touch + ninja that plugin)
-#   4. the out-of-tree example plugin (examples/plugins/cloud-init) configured and built against
+#   4. the cloud-init plugin built out of tree (plugins/cloud-init) configured and built against
 #      an installed vzkit
 # Targets (issue 11): 2 ≤ 180 s, 3 ≤ 3 s each, 4 ≤ 10 s.
 #
@@ -40,7 +40,7 @@ done
 echo "one plugin after an edit of its source: at most $worst s"
 
 cmake --install "$W/all" --prefix "$W/prefix" > /dev/null
-cp -r examples/plugins/cloud-init "$W/cloud-init"
+cp -r plugins/cloud-init "$W/cloud-init"
 t=$(now)
 cmake -S "$W/cloud-init" -B "$W/cloud-init-build" -G Ninja -DCMAKE_PREFIX_PATH="$W/prefix" > /dev/null
 cmake --build "$W/cloud-init-build" > /dev/null

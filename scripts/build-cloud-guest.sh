@@ -210,6 +210,27 @@ Conflicts=shutdown.target
 Before=shutdown.target
 EOF
 
+# On VZ the agent's channel is vsock (vzkit's guest-agent plugin: the runner connects the host's
+# run/qga.sock to port 9001): a second qemu-ga listens there, started by udev once /dev/vsock
+# appears (the virtio vsock transport loads with the device). Without a vsock device it never starts.
+cat > "$R/etc/systemd/system/qemu-guest-agent-vsock.service" <<'EOF'
+[Unit]
+Description=QEMU Guest Agent on vsock port 9001
+DefaultDependencies=no
+After=systemd-journald.socket systemd-remount-fs.service
+Conflicts=shutdown.target
+Before=shutdown.target
+ConditionPathExists=/dev/vsock
+[Service]
+ExecStart=/usr/sbin/qemu-ga --method=vsock-listen --path=4294967295:9001 --statedir=/run/qemu-ga-vsock --pidfile=/run/qemu-ga-vsock.pid
+Restart=always
+RuntimeDirectory=qemu-ga-vsock
+RestartSec=1
+EOF
+cat > "$R/etc/udev/rules.d/61-vzkit-vsock-agent.rules" <<'EOF'
+SUBSYSTEM=="misc", KERNEL=="vsock", TAG+="systemd", ENV{SYSTEMD_WANTS}+="qemu-guest-agent-vsock.service"
+EOF
+
 # cloud-init: only the NoCloud seed (a disk labelled cidata), no network metadata services.
 cat > "$R/etc/cloud/cloud.cfg.d/90-vzkit.cfg" <<'EOF'
 # vzkit cloud guest

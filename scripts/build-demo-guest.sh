@@ -406,6 +406,36 @@ for i in /sys/class/input/input*; do
   echo "VZKIT input $(basename "$i") event=$ev name=$(cat "$i/name")"
 done
 
+# --- disk mark: vzkit.mark=VALUE reads the mark at sector 64 of vda, then writes VZKIT-MARK-VALUE
+# there (vzkit.mark=read only reads): a change on disk that snapshots must keep or undo
+mark=$(arg vzkit.mark)
+if [ -n "$mark" ] && [ -e /dev/vda ]; then
+  was=$(bounded 3 dd if=/dev/vda bs=512 skip=64 count=1 2>/dev/null | tr -cd '\041-\176' | head -c 64)
+  echo "VZKIT mark was=${was:-none}"
+  if [ "$mark" != read ]; then
+    printf 'VZKIT-MARK-%s' "$mark" | dd of=/dev/vda bs=512 seek=64 count=1 conv=notrunc,sync 2>/dev/null
+    sync
+    echo "VZKIT mark wrote=VZKIT-MARK-$mark"
+  fi
+fi
+
+# --- memory fill: vzkit.fill=MIB keeps MIB MiB of non-zero data in memory (a large saved state)
+fill=$(arg vzkit.fill)
+if [ -n "$fill" ]; then
+  dd if=/dev/urandom of=/tmp/chunk bs=1M count=1 2>/dev/null
+  n=0; while [ $n -lt "$fill" ]; do cat /tmp/chunk; n=$((n + 1)); done > /tmp/fill
+  echo "VZKIT fill mib=$fill"
+fi
+
+# --- counter: vzkit.counter=1 prints a tick every 100 ms with the uptime, forever (suspend tests:
+# after a resume the count goes on and the uptime did not restart)
+if [ "$(arg vzkit.counter)" = 1 ]; then
+  used=$(awk '/^MemTotal:/{t=$2} /^MemFree:/{f=$2} END{print t-f}' /proc/meminfo)
+  echo "VZKIT counter start uptime=$(uptime_s) used_kib=$used"
+  i=0
+  while :; do echo "VZKIT tick $i uptime=$(uptime_s)"; i=$((i + 1)); sleep 0.1; done
+fi
+
 # --- wait mode: block until the ACPI power button is pressed (QMP system_powerdown)
 if [ "$(arg vzkit.wait)" = 1 ]; then
   pb=

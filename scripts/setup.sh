@@ -6,7 +6,8 @@
 #   demo   build vzkit and boot the demo guest: compilers, CMake, the libraries, QEMU, and the
 #          tools that make the guest's initramfs
 #   test   demo + what the test suite uses: OVMF and the tools for the EFI guest, qemu-img,
-#          clang and GNUstep for the VZ engine's contract tests
+#          clang and GNUstep for the VZ engine's contract tests, mmdebstrap for the Debian cloud
+#          guest, mtools (cloud-init seeds), debugfs, ssh and python3 for the way-in test
 #   all    test + the benchmarks: Google Benchmark, hyperfine, GNU time
 #
 # It prints one line per step; apt's own output goes to a log file, shown when a step fails.
@@ -23,6 +24,7 @@ test=(
   libgtest-dev libgmock-dev
   qemu-utils ovmf systemd-boot-efi dosfstools mtools binutils procps btrfs-progs
   clang libgnustep-base-dev libblocksruntime-dev
+  mmdebstrap debian-archive-keyring e2fsprogs openssh-client python3
   docker-registry skopeo apache2-utils
 )
 bench=(libbenchmark-dev hyperfine time bc)
@@ -30,7 +32,7 @@ case "$profile" in
   demo) packages=("${demo[@]}") ;;
   test) packages=("${demo[@]}" "${test[@]}") ;;
   all) packages=("${demo[@]}" "${test[@]}" "${bench[@]}") ;;
-  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup: unknown job '$profile'; use demo, test or all" >&2; exit 2 ;;
 esac
 

@@ -5,8 +5,9 @@
 // (docs/vz.md). `vzkit run --gui` executes vzkit-window instead, which does the same around a
 // VZVirtualMachineView.
 //
-//   vzkit-vz PLAN.json --run-dir DIR [--console-log] [--console-input] [--stop-timeout S] [--quiet]
+//   vzkit-vz PLAN.json --run-dir DIR [--console-log] [--console-input] [--stop-timeout S] [--quiet] [--recovery]
 //   vzkit-vz --host-bounds [--hardware-model FILE]   what VZ allows on this Mac, as JSON
+//   vzkit-vz --validate PLAN.json                     check a plan with VZ (validateWithError:) without running it
 //   vzkit-vz --install-rosetta                        install Rosetta for Linux guests
 //   vzkit-vz --install-macos latest|IPSW DIR [--disk-size BYTES] [--download-dir DIR]
 //                                                     install macOS into a VM folder (for `vzkit create --macos`);
@@ -42,14 +43,16 @@ int usage(const char* problem) {
   if (problem) std::fprintf(stderr, "vzkit-vz: %s\n", problem);
   std::fprintf(problem ? stderr : stdout,
                "usage: vzkit-vz PLAN.json --run-dir DIR [--console-log] [--console-input] [--stop-timeout S] "
-               "[--quiet]\n"
+               "[--quiet] [--recovery]\n"
                "  PLAN.json        a vz plan (`vzkit plan SPEC --engine vz`)\n"
                "  --run-dir DIR    where state.json and ctl.sock are kept while the VM runs\n"
                "  --console-log    write the serial console to DIR/console.log instead of this terminal\n"
                "  --console-input  forward this terminal's input to the guest console\n"
                "  --stop-timeout S seconds the guest gets to power off after a stop request (10)\n"
                "  --quiet          print no state changes\n"
+               "  --recovery       start a macOS guest from macOS Recovery\n"
                "       vzkit-vz --host-bounds [--hardware-model FILE]\n"
+               "       vzkit-vz --validate PLAN.json\n"
                "       vzkit-vz --install-rosetta\n"
                "       vzkit-vz --install-macos latest|IPSW DIR [--disk-size BYTES] [--download-dir DIR]\n");
   return problem ? 2 : 0;
@@ -120,14 +123,19 @@ int install(int argc, char** argv) {
 }  // namespace
 
 #if !defined(__APPLE__)
-// The Linux build runs against the recording fake; its tests set the fake host's Rosetta state.
+// The Linux build runs against the recording fake; its tests set the fake host: Rosetta's state
+// (VZKIT_FAKE_ROSETTA), the macOS version (VZKIT_FAKE_MACOS, e.g. 13), nested virtualization
+// support (VZKIT_FAKE_NESTED=1) and the virtualization entitlement (VZKIT_FAKE_ENTITLED=0).
 void configure_fake_host() {
-  const char* rosetta = std::getenv("VZKIT_FAKE_ROSETTA");
-  if (!rosetta) return;
-  const std::string r = rosetta;
-  VZFakeSetRosettaAvailability(r == "installed"       ? VZLinuxRosettaAvailabilityInstalled
-                               : r == "not-installed" ? VZLinuxRosettaAvailabilityNotInstalled
-                                                      : VZLinuxRosettaAvailabilityNotSupported);
+  if (const char* rosetta = std::getenv("VZKIT_FAKE_ROSETTA")) {
+    const std::string r = rosetta;
+    VZFakeSetRosettaAvailability(r == "installed"       ? VZLinuxRosettaAvailabilityInstalled
+                                 : r == "not-installed" ? VZLinuxRosettaAvailabilityNotInstalled
+                                                        : VZLinuxRosettaAvailabilityNotSupported);
+  }
+  if (const char* macos = std::getenv("VZKIT_FAKE_MACOS")) VZFakeSetHostOperatingSystemVersion(std::atoi(macos));
+  if (const char* nested = std::getenv("VZKIT_FAKE_NESTED")) VZFakeSetNestedVirtualizationSupported(std::string(nested) == "1");
+  if (const char* entitled = std::getenv("VZKIT_FAKE_ENTITLED")) VZFakeSetVirtualizationEntitlement(std::string(entitled) != "0");
 }
 #endif
 
@@ -141,6 +149,26 @@ int main(int argc, char** argv) {
       std::printf("%s\n", vzkit::bridge::vz::host_bounds_json(model).c_str());
     }
     return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "--validate") {
+    // A plan made elsewhere (`vzkit plan SPEC --engine vz`), checked by building its VZ objects
+    // and asking VZ (validateWithError:) without running it.
+    std::string error;
+    const auto plan = vzkit::bridge::vz::read_plan(argv[2], error);
+    if (!plan) {
+      std::fprintf(stderr, "vzkit-vz: %s\n", error.c_str());
+      return 2;
+    }
+    vzkit::kernel::Diagnostics problems;
+    @autoreleasepool {
+      problems = vzkit::bridge::vz::validate(*plan);
+    }
+    if (problems.empty()) {
+      std::printf("%s: VZ accepts the configuration\n", argv[2]);
+      return 0;
+    }
+    std::fprintf(stderr, "%s", vzkit::kernel::format(problems).c_str());
+    return 2;
   }
   if (argc >= 2 && std::string(argv[1]) == "--install-macos") return install(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "--install-rosetta") {
@@ -168,6 +196,8 @@ int main(int argc, char** argv) {
     else if (arg == "--console-input") o.console_from_stdin = true;
     else if (arg == "--stop-timeout") o.stop_grace = std::chrono::seconds(std::atoi(value().c_str()));
     else if (arg == "--quiet") o.report = false;
+    else if (arg == "--recovery") o.build.macos_recovery = true;
+    else if (arg == "--restore") o.restore_from = value();
     else if (!arg.empty() && arg[0] != '-' && plan_file.empty()) plan_file = arg;
     else return usage(("unexpected argument '" + arg + "'").c_str());
   }
@@ -180,6 +210,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.facts = boost::json::object{{"engine", "vz"}, {"plan", plan_file}};
+  if (o.build.macos_recovery) o.facts["recovery"] = true;
   int rc = 1;
   @autoreleasepool {
     rc = vzkit_vz_run(*plan, o);

@@ -2,7 +2,8 @@
 //
 //   vzkit plan SPEC --engine vz > plan.json     (planning: loads plugins, no entitlement needed)
 //   vzkit-window plan.json [--title NAME] [--headless]
-//   vzkit-window plan.json --title NAME --run-dir DIR [--stop-timeout S]   (what `vzkit run NAME --gui` execs)
+//   vzkit-window plan.json --title NAME --run-dir DIR [--stop-timeout S] [--recovery]
+//                                                   (what `vzkit run NAME --gui [--recovery]` execs)
 //
 // This process loads no plugins: it reads the plan as data, builds the VZ objects through
 // bridge/vz and runs them. It is the binary signed with com.apple.security.virtualization.
@@ -10,6 +11,8 @@
 // Built on Apple only (AppKit, ARC).
 #import <AppKit/AppKit.h>
 #import <Virtualization/Virtualization.h>
+
+#import "view.h"
 
 #include <vzkit/bridge/vz/objc_bridge.h>
 #include <vzkit/bridge/vz/vz_bridge.hpp>
@@ -66,19 +69,21 @@ static id g_app_delegate;  // NSApplication.delegate is weak: keep the delegate 
     self.window.title = self.title;
     self.window.delegate = self;
     VZVirtualMachineView* view = [[VZVirtualMachineView alloc] initWithFrame:frame];
-    view.virtualMachine = (__bridge VZVirtualMachine*)g_machine->native_handle();
-    view.capturesSystemKeys = YES;
-#if VZKIT_SDK_AT_LEAST(14)
-    if (@available(macOS 14, *)) {
-      // The guest display follows the window's size (macOS 14 hosts; the guest must support it).
-      view.automaticallyReconfiguresDisplay = YES;
-    }
-#endif
+    // System keys to the guest; the guest display follows the window's size (macOS 14): view.mm.
+    vzkit_window_configure_view(view, (__bridge VZVirtualMachine*)g_machine->native_handle());
     self.window.contentView = view;
     [self.window center];
     [self.window makeKeyAndOrderFront:nil];
     [self.window makeFirstResponder:view];
+#if VZKIT_SDK_AT_LEAST(14)
+    if (@available(macOS 14, *)) {
+      [NSApp activate];  // activateIgnoringOtherApps: is deprecated from the macOS 14 SDK on
+    } else {
+      [NSApp activateIgnoringOtherApps:YES];
+    }
+#else
     [NSApp activateIgnoringOtherApps:YES];
+#endif
   }
 
   if (!g_run_dir.empty()) {
@@ -171,7 +176,7 @@ static NSMenu* main_menu(NSString* name) {
 int main(int argc, const char* argv[]) {
   @autoreleasepool {
     std::string plan_file, title = "vzkit";
-    bool headless = false, console_input = false, console_log = false;
+    bool headless = false, console_input = false, console_log = false, recovery = false;
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--headless") headless = true;
@@ -181,9 +186,11 @@ int main(int argc, const char* argv[]) {
       else if (arg == "--quiet") g_report = false;
       else if (arg == "--console-input") console_input = true;
       else if (arg == "--console-log") console_log = true;
+      else if (arg == "--recovery") recovery = true;
       else if (arg == "-h" || arg == "--help") {
-        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--console-input] [--quiet]\n"
+        std::printf("usage: vzkit-window PLAN.json [--title NAME] [--headless] [--console-input] [--quiet] [--recovery]\n"
                     "                    [--run-dir DIR [--stop-timeout S] [--console-log]]\n"
+                    "  --recovery: start a macOS guest from macOS Recovery\n"
                     "  PLAN.json: the output of `vzkit plan SPEC --engine vz`\n"
                     "  --run-dir: supervise the VM as `vzkit run --gui` does (DIR/state.json, DIR/ctl.sock)\n");
         return 0;
@@ -199,6 +206,7 @@ int main(int argc, const char* argv[]) {
 
     vzb::BuildOptions options;
     options.use_main_queue = true;  // VZVirtualMachineView works with VMs on the main queue
+    options.macos_recovery = recovery;
     // The guest console reads this terminal only when asked (`vzkit run --gui --console`).
     if (!console_input) options.console_input_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     // A detached run (`vzkit run --gui --detach`) keeps the console in DIR/console.log.

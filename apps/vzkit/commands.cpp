@@ -66,7 +66,8 @@ int cmd_plugins(const Globals& g, bool as_json) {
       json::object o{{"name", p.name},       {"version", p.version}, {"summary", p.summary},
                      {"engines", json::value_from(p.engines)},      {"slots", json::value_from(p.slots)},
                      {"file", p.file},       {"origin", p.origin},   {"abi", p.abi},
-                     {"save_restore", p.save_restore}};
+                     {"save_restore", p.save_restore},
+                     {"save_restore_engines", json::value_from(p.save_restore_engines)}};
       if (!p.min_macos.empty()) o["min_macos"] = p.min_macos;
       plugins.push_back(std::move(o));
     }

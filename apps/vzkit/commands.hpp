@@ -25,18 +25,11 @@ struct Globals {
   int verbosity = 0;
 };
 
-/// Commands defined in a file of their own: the constructor adds them to the app; after parsing,
-/// run() runs the one given and returns its exit status, or nullopt when none of them was given.
-class CommandGroup {
- public:
-  virtual ~CommandGroup() = default;
-  virtual std::optional<int> run() = 0;
-};
-
-/// clone, set, convert (disk_commands.cpp).
-std::unique_ptr<CommandGroup> add_disk_commands(CLI::App& app, const Globals& g);
-/// pull, push, images, prune, login, logout (image_commands.cpp).
-std::unique_ptr<CommandGroup> add_image_commands(CLI::App& app, const Globals& g);
+/// clone, set, convert (disk_commands.cpp): added to `app`; parsing the one given sets `command`,
+/// which runs it and returns its exit status.
+void add_disk_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
+/// pull, push, images, prune, login, logout (image_commands.cpp), the same way.
+void add_image_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
 /// `vzkit clone REF NEW`: a VM made from an image (pulled first when the store lacks it).
 int clone_image(const std::string& ref, const std::string& name, bool insecure, bool as_json);
 
@@ -74,6 +67,8 @@ struct RunArgs {
   bool quiet = false;          ///< no state messages
   std::string engine;          ///< "" = the VM's own
   bool yes = false;            ///< install what the VM needs without asking
+  bool recovery = false;       ///< vz, macOS guests: start up from macOS Recovery
+  bool fresh = false;          ///< boot afresh, discarding a suspended state
 };
 
 struct CreateArgs {
@@ -92,5 +87,12 @@ int cmd_inspect(const std::string& name, bool json);
 int cmd_delete(const std::string& name);
 int cmd_screenshot(const std::string& name, const std::string& file);
 int cmd_logs(const std::string& name, int previous, bool follow);
+
+/// ip, ssh, exec, cp, console (access_commands.cpp): added to `app`; parsing the one given sets
+/// `command`, which runs it and returns its exit status.
+void add_access_commands(CLI::App& app, std::function<int()>& command);
+/// Adds `suspend` and `snapshot` (snapshot_commands.cpp); the one given sets `command`, which
+/// main runs once logging is set up.
+void add_snapshot_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
 
 }  // namespace vzkit::app

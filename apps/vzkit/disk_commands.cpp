@@ -24,7 +24,7 @@ void print_changes(const std::vector<std::string>& changes) {
   for (const auto& c : changes) std::printf("  %s\n", c.c_str());
 }
 
-class DiskCommands final : public CommandGroup {
+class DiskCommands {
  public:
   DiskCommands(CLI::App& app, const Globals& g) : m_globals(g) {
     m_clone = app.add_subcommand("clone", "Make a new VM from a stopped one or from an image: its disks and NVRAM are "
@@ -87,11 +87,11 @@ class DiskCommands final : public CommandGroup {
         "  vzkit convert web --format qcow2   smaller to push or archive; QEMU runs it as it is");
   }
 
-  std::optional<int> run() override {
-    if (*m_clone) return reported([&] { return clone(); });
-    if (*m_set) return reported([&] { return set(); });
-    if (*m_convert) return reported([&] { return convert(); });
-    return std::nullopt;
+  /// The command given, once parsing chose it.
+  void bind(std::function<int()>& command) {
+    m_clone->callback([this, &command] { command = [this] { return reported([&] { return clone(); }); }; });
+    m_set->callback([this, &command] { command = [this] { return reported([&] { return set(); }); }; });
+    m_convert->callback([this, &command] { command = [this] { return reported([&] { return convert(); }); }; });
   }
 
  private:
@@ -167,8 +167,10 @@ class DiskCommands final : public CommandGroup {
 
 }  // namespace
 
-std::unique_ptr<CommandGroup> add_disk_commands(CLI::App& app, const Globals& g) {
-  return std::make_unique<DiskCommands>(app, g);
+void add_disk_commands(CLI::App& app, const Globals& g, std::function<int()>& command) {
+  static std::unique_ptr<DiskCommands> commands;  // bound to the options until the process ends
+  commands = std::make_unique<DiskCommands>(app, g);
+  commands->bind(command);
 }
 
 }  // namespace vzkit::app

@@ -92,7 +92,7 @@ std::string read_password(bool from_stdin) {
   return pw;
 }
 
-class ImageCommands final : public CommandGroup {
+class ImageCommands {
  public:
   explicit ImageCommands(CLI::App& app) {
     auto transfer_flags = [&](CLI::App* c) {
@@ -152,14 +152,16 @@ class ImageCommands final : public CommandGroup {
     m_logout->add_option("registry", m_registry, "The registry: host[:port]")->required()->type_name("REGISTRY");
   }
 
-  std::optional<int> run() override {
-    if (*m_pull) return reported([&] { return pull(); });
-    if (*m_push) return reported([&] { return push(); });
-    if (*m_images) return reported([&] { return images(); });
-    if (*m_prune) return reported([&] { return prune(); });
-    if (*m_login) return reported([&] { return login(); });
-    if (*m_logout) return reported([&] { return logout(); });
-    return std::nullopt;
+  void bind(std::function<int()>& command) {
+    auto on = [this, &command](CLI::App* c, int (ImageCommands::*fn)()) {
+      c->callback([this, &command, fn] { command = [this, fn] { return reported([&] { return (this->*fn)(); }); }; });
+    };
+    on(m_pull, &ImageCommands::pull);
+    on(m_push, &ImageCommands::push);
+    on(m_images, &ImageCommands::images);
+    on(m_prune, &ImageCommands::prune);
+    on(m_login, &ImageCommands::login);
+    on(m_logout, &ImageCommands::logout);
   }
 
  private:
@@ -284,8 +286,10 @@ class ImageCommands final : public CommandGroup {
 
 }  // namespace
 
-std::unique_ptr<CommandGroup> add_image_commands(CLI::App& app, const Globals&) {
-  return std::make_unique<ImageCommands>(app);
+void add_image_commands(CLI::App& app, const Globals&, std::function<int()>& command) {
+  static std::unique_ptr<ImageCommands> commands;  // bound to the options until the process ends
+  commands = std::make_unique<ImageCommands>(app);
+  commands->bind(command);
 }
 
 int clone_image(const std::string& ref, const std::string& name, bool insecure, bool as_json) {

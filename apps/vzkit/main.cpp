@@ -34,6 +34,7 @@ const CLI::Option* find_option(const CLI::App* at, const std::string& name) {
 std::string unknown_command(CLI::App& app, int argc, char** argv) {
   CLI::App* at = &app;
   std::string words;  // the commands named so far: "plugin "
+  std::size_t positionals_seen = 0;  // arguments of the command `at` given so far
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") return {};
@@ -50,6 +51,14 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
     for (const auto* sub : subs) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), a) != names.end()) {
       at = at->get_subcommand(a);
+      words += a + " ";
+      positionals_seen = 0;
+      continue;
+    }
+    // A command that takes arguments before its own commands ("snapshot VM create TAG").
+    const auto positionals = at->get_options([](const CLI::Option* o) { return o->get_positional(); });
+    if (positionals_seen < positionals.size()) {
+      ++positionals_seen;
       words += a + " ";
       continue;
     }
@@ -90,6 +99,7 @@ int main(int argc, char** argv) {
       "  vzkit run examples/linux-direct.json          boot a spec as a VM of its own, named after it\n"
       "  vzkit logs web --follow                       a VM's console (--previous N: the runs before)\n"
       "  vzkit create deb --iso debian.iso --disk 64GiB && vzkit run deb --gui\n"
+      "  vzkit create web --image root.img --disk-size 20GiB && vzkit run web --detach && vzkit ssh web\n"
       "  vzkit create mac --macos latest && vzkit run mac --gui    (on a Mac with Apple silicon)\n"
       "  vzkit clone deb deb2 && vzkit set deb2 --disk-size 64GiB    a copy-on-write clone, grown\n"
       "Plugins are searched in: --plugin-path, $VZKIT_PLUGIN_PATH (':'-separated), the plugins\n"
@@ -184,8 +194,23 @@ int main(int argc, char** argv) {
   create->add_option("--disk", create_args.vm.disk_size,
                      "Size of the new sparse system disk with --iso (required) or --macos (default 64GiB)")
       ->type_name("SIZE");
-  create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso")->capture_default_str();
-  create->add_option("--memory", create_args.vm.memory, "Memory with --iso")->capture_default_str();
+  create->add_option("--image", create_args.vm.image,
+                     "Boot a copy of this raw cloud disk image, set up by cloud-init (a user, its SSH key, the host "
+                     "name), with the guest agent and an SSH forward: then `vzkit ssh/exec/cp/ip NAME` (docs/way-in.md)")
+      ->type_name("DISK.img");
+  create->add_option("--disk-size", create_args.vm.disk_size,
+                     "With --image: grow the copy to this size (the guest's cloud-init grows its filesystem)")
+      ->type_name("SIZE");
+  create->add_option("--ssh-key", create_args.vm.ssh_key,
+                     "With --image: the public key to log in with (default: a key made for the VM, kept in its "
+                     "folder)")
+      ->type_name("FILE.pub");
+  create->add_option("--user-data", create_args.vm.user_data,
+                     "With --image: cloud-init user-data of your own (#cloud-config or a script), run as well")
+      ->type_name("FILE");
+  create->add_option("--user", create_args.vm.user, "With --image: the user cloud-init creates")->capture_default_str();
+  create->add_option("--cpus", create_args.vm.cpus, "Virtual CPUs with --iso or --image")->capture_default_str();
+  create->add_option("--memory", create_args.vm.memory, "Memory with --iso or --image")->capture_default_str();
   create->add_option("--engine", create_args.vm.engine,
                      "Engine the VM runs on: vz (a Mac with Apple silicon) or qemu; default: " +
                          vzkit::host::default_engine())
@@ -217,10 +242,14 @@ int main(int argc, char** argv) {
   run->add_flag("-y,--yes", run_args.yes,
                 "Install what the VM needs without asking (Rosetta on a Mac); otherwise you are asked on a "
                 "terminal, and told what is missing elsewhere");
+  run->add_flag("--recovery", run_args.recovery,
+                "Start a macOS guest (vz engine) from its Recovery system, to repair or reinstall macOS or change "
+                "its security settings; the next run without it starts macOS as usual");
   run->add_option("--engine", run_args.engine,
                   "For a spec file: the engine to run it on (default: " + vzkit::host::default_engine() +
                       "); a VM made by `vzkit create` runs on the engine it was made for")
       ->check(CLI::IsMember({"vz", "qemu"}));
+  run->add_flag("--fresh", run_args.fresh, "Boot afresh, discarding the state `vzkit suspend` saved");
 
   std::string vm;
   bool force = false;
@@ -254,10 +283,12 @@ int main(int argc, char** argv) {
   screenshot->add_option("vm", vm, "VM name")->required();
   screenshot->add_option("file", shot, "Where to write the PNG")->required();
 
-  // Command groups kept in files of their own.
-  std::vector<std::unique_ptr<CommandGroup>> groups;
-  groups.push_back(add_disk_commands(app, g));
-  groups.push_back(add_image_commands(app, g));
+  // Commands kept in files of their own: parsing the one given sets `file_command`.
+  std::function<int()> file_command;
+  add_disk_commands(app, g, file_command);
+  add_access_commands(app, file_command);
+  add_snapshot_commands(app, g, file_command);
+  add_image_commands(app, g, file_command);
 
   if (const auto unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::fprintf(stderr, "vzkit: error: %s\n", unknown.c_str());
@@ -294,8 +325,7 @@ int main(int argc, char** argv) {
     if (*del) return cmd_delete(vm);
     if (*screenshot) return cmd_screenshot(vm, shot);
     if (*logs) return cmd_logs(vm, previous, follow);
-    for (const auto& group : groups)
-      if (const auto status = group->run()) return *status;
+    if (file_command) return file_command();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -20,13 +20,22 @@ namespace vzkit::app {
 namespace json = boost::json;
 
 int cmd_create(const Globals& g, const CreateArgs& a) {
-  if (!a.vm.spec_file.empty() + !a.vm.installer.empty() + !a.vm.macos.empty() != 1) {
-    spdlog::error("give one of --from SPEC, --iso IMAGE with --disk SIZE, or --macos latest|IPSW");
+  if (!a.vm.spec_file.empty() + !a.vm.installer.empty() + !a.vm.macos.empty() + !a.vm.image.empty() != 1) {
+    spdlog::error("give one of --from SPEC, --iso IMAGE with --disk SIZE, --image DISK.img, or --macos latest|IPSW");
     return 2;
   }
   auto given = [&](const char* flag) { return std::find(a.flags.begin(), a.flags.end(), flag) != a.flags.end(); };
+  for (const char* flag : {"--disk-size", "--ssh-key", "--user-data", "--user"})
+    if (given(flag) && a.vm.image.empty()) {
+      spdlog::error("{} is for a VM made from a cloud image (--image DISK.img)", flag);
+      return 2;
+    }
+  if (given("--disk") && !a.vm.image.empty()) {
+    spdlog::error("--disk is for --iso and --macos; with --image the copy grows to --disk-size SIZE");
+    return 2;
+  }
   for (const char* flag : {"--cpus", "--memory"})
-    if (given(flag) && a.vm.installer.empty()) {
+    if (given(flag) && a.vm.installer.empty() && a.vm.image.empty()) {
       spdlog::error("{} is for an installer VM (--iso); {}", flag,
                     a.vm.spec_file.empty() ? "a macOS VM gets what the restore image asks for"
                                            : "a VM made --from SPEC takes its cpus and memory from the spec");
@@ -43,13 +52,16 @@ int cmd_create(const Globals& g, const CreateArgs& a) {
   }
   return reported([&] {
     auto h = load_plugins(g);
-    const auto created = h.create_vm(a.vm);
+    auto options = a.vm;
+    if (!a.json) options.progress = [](const std::string& line) { std::fprintf(stderr, "vzkit: %s\n", line.c_str()); };
+    const auto created = h.create_vm(options);
     print_diagnostics(created.warnings);
     if (a.json) {
       print_json(json::object{{"name", created.vm.name}, {"dir", created.vm.dir}, {"engine", created.vm.engine}});
     } else {
-      std::printf("created VM '%s' in %s\nstart it with: vzkit run %s\n", created.vm.name.c_str(),
-                  created.vm.dir.c_str(), created.vm.name.c_str());
+      std::printf("created VM '%s' in %s\nstart it with: vzkit run %s%s\n", created.vm.name.c_str(),
+                  created.vm.dir.c_str(), created.vm.name.c_str(),
+                  a.vm.image.empty() ? "" : (" --detach, then log in with: vzkit ssh " + created.vm.name).c_str());
     }
     return 0;
   });
@@ -76,6 +88,8 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     o.console_input = a.console;
     o.quiet = a.quiet;
     o.stop_timeout = a.stop_timeout;
+    o.recovery = a.recovery;
+    o.fresh = a.fresh;
     if (a.yes) {
       o.confirm = [](const std::string&) { return true; };
     } else if (::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
@@ -91,6 +105,7 @@ int cmd_run(const Globals& g, const RunArgs& a) {
     auto run = h.prepare_run(o);
     print_diagnostics(run.warnings());
     if (!run.accel_warning().empty()) spdlog::warn("{}", run.accel_warning());
+    if (!run.resuming().empty()) std::fprintf(stderr, "vzkit: %s\n", run.resuming().c_str());
     if (!a.detach) run.exec_attached();
     const int pid = run.start_detached();
     std::printf(
@@ -115,6 +130,9 @@ int cmd_stop(const std::string& name, bool force, int timeout) {
                        "vzkit: pressed the power button of '%s'; waiting up to %d s for the guest to power off, then "
                        "stopping it by force (--timeout sets the wait, --force skips it)\n",
                        name.c_str(), timeout);
+        },
+        [&] {
+          std::fprintf(stderr, "vzkit: the guest ignores the power button; asked its guest agent to power it off\n");
         });
     switch (outcome) {
       case host::StopOutcome::not_running: std::printf("VM '%s' is not running\n", name.c_str()); break;

@@ -158,6 +158,9 @@ const std::vector<PluginInfo>& Host::plugins() const {
       info.slots = m.slots;
       info.min_macos = m.min_macos;
       info.save_restore = m.save_restore;
+      for (const auto& e : m.engines)
+        if (m.saves_on(e)) info.save_restore_engines.push_back(e);
+      info.save_restore_notes = m.save_restore_notes;
       info.abi = std::to_string(p->abi_major()) + "." + std::to_string(p->abi_minor());
       info.file = p->file().string();
       info.origin = p->origin();

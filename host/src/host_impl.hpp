@@ -82,6 +82,14 @@ VmInfo info_of(const kernel::Bundle& b, bool details);
 /// Throws InputError unless `name` can name a VM.
 void check_name(const std::string& name);
 
+/// `vzkit create --image` (cloud_image.cpp): its flags checked as flags (InputError names one);
+/// what bundle.json records about logging in ("access": user, identity); and the VM's files made
+/// in `dir` (the disk, kernel, initrd, SSH key), returning its spec.
+void check_image_flags(const CreateOptions& a);
+boost::json::object cloud_image_access(const CreateOptions& a);
+std::string make_cloud_image_vm(const CreateOptions& a, const std::string& engine, const std::filesystem::path& dir,
+                                const std::function<void(const std::string&)>& say);
+
 }  // namespace detail
 
 struct Host::Impl {

@@ -3,6 +3,7 @@
 #include <vzkit/host.hpp>
 
 #include "host_impl.hpp"
+#include "suspend_impl.hpp"
 
 #include <vzkit/bridge/qemu/accel.hpp>
 #include <vzkit/bridge/qemu/qmp_client.hpp>
@@ -214,7 +215,8 @@ VmInfo Library::inspect(const std::string& name) const { return info_of(open_or_
 void Library::remove(const std::string& name) const { kernel::delete_bundle(open_or_throw(name)); }
 
 StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seconds timeout,
-                          const std::function<void()>& on_timeout, const std::function<void()>& on_asked) const {
+                          const std::function<void()>& on_timeout, const std::function<void()>& on_asked,
+                          const std::function<void()>& on_agent) const {
   const auto b = open_or_throw(name);
   if (!kernel::BundleLock::is_held(b)) return StopOutcome::not_running;
   const std::string ctl = (b.run_dir() / "ctl.sock").string();
@@ -228,7 +230,16 @@ StopOutcome Library::stop(const std::string& name, bool force, std::chrono::seco
   if (!force) {
     send("system_powerdown");
     if (on_asked) on_asked();
-    if (wait_until_unlocked(b, timeout)) return StopOutcome::powered_off;
+    // A guest that ignores the power button may still listen to its agent.
+    const Guest guest(name);
+    const auto button = guest.has_agent() ? std::min<std::chrono::seconds>(timeout / 3, std::chrono::seconds(10)) : timeout;
+    const auto started = std::chrono::steady_clock::now();
+    if (wait_until_unlocked(b, button)) return StopOutcome::powered_off;
+    if (button < timeout) {
+      if (guest.shutdown_by_agent() && on_agent) on_agent();
+      const auto left = timeout - std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+      if (wait_until_unlocked(b, std::max<std::chrono::seconds>(left, std::chrono::seconds(1)))) return StopOutcome::powered_off;
+    }
     if (on_timeout) on_timeout();
   }
   send("quit");
@@ -405,10 +416,10 @@ Installed install_macos(const std::string& source, const fs::path& dir, std::uin
 }  // namespace
 
 Created Host::create_vm(const CreateOptions& a) const {
-  const int sources = !a.spec_file.empty() + !a.installer.empty() + !a.macos.empty();
+  const int sources = !a.spec_file.empty() + !a.installer.empty() + !a.macos.empty() + !a.image.empty();
   if (sources != 1)
     throw InputError("give one of: a spec to copy (--from SPEC), an installer image (--iso IMAGE) with a disk size, "
-                     "or macOS to install (--macos latest|PATH.ipsw)");
+                     "a cloud disk image to boot (--image DISK.img), or macOS to install (--macos latest|PATH.ipsw)");
   if (!a.installer.empty() && a.disk_size.empty())
     throw InputError("an installer needs the size of the new system disk, e.g. --disk 64GiB");
   if (!a.macos.empty() && !a.engine.empty() && a.engine != "vz")
@@ -450,11 +461,18 @@ Created Host::create_vm(const CreateOptions& a) const {
   } else if (!a.installer.empty()) {
     check_installer_flags(a);
     file = "vzkit create";
+  } else if (!a.image.empty()) {
+    check_image_flags(a);
+    file = "vzkit create --image";
   }
   const std::string engine = !a.macos.empty() ? "vz" : a.engine.empty() ? default_engine() : a.engine;
   if (!a.installer.empty()) text = installer_spec(a, engine);
   Created out;
+  const json::object meta = a.image.empty() ? json::object{} : json::object{{"access", cloud_image_access(a)}};
   kernel::Bundle b = kernel::create_bundle(a.name, text, spec_dir, engine, [&](const fs::path& tmp) {
+    if (!a.image.empty()) text = make_cloud_image_vm(a, engine, tmp, [&](const std::string& line) {
+      if (a.progress) a.progress(line);
+    });
     if (!a.macos.empty()) {
       const auto installed = install_macos(a.macos == "latest" ? a.macos : fs::absolute(a.macos).string(), tmp,
                                            macos_disk);
@@ -472,13 +490,13 @@ Created Host::create_vm(const CreateOptions& a) const {
     kernel::AssembleOptions o;
     o.engine = engine;
     o.bundle_dir = tmp.string();
-    o.materialize = true;  // per-VM NVRAM copies, sparse disks
+    o.materialize = true;  // per-VM NVRAM copies, sparse disks, the cloud-init seed
     try {
       kernel::assemble(*spec, m_impl->plugins, o);
     } catch (const kernel::AssembleError& e) {
       throw PlanError(convert(e.diagnostics), false);
     }
-  });
+  }, meta);
   out.vm = info_of(b, false);
   return out;
 }
@@ -491,6 +509,7 @@ struct PreparedRun::Impl {
   std::string name, dir, accel, accel_warning;
   std::vector<Diagnostic> warnings;
   std::vector<std::string> args;  // the supervisor's command line
+  std::string resuming;           // set when it resumes a saved state
 };
 
 PreparedRun::PreparedRun(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -501,6 +520,7 @@ const std::string& PreparedRun::dir() const { return m_impl->dir; }
 const std::string& PreparedRun::accel() const { return m_impl->accel; }
 const std::string& PreparedRun::accel_warning() const { return m_impl->accel_warning; }
 const std::vector<Diagnostic>& PreparedRun::warnings() const { return m_impl->warnings; }
+const std::string& PreparedRun::resuming() const { return m_impl->resuming; }
 
 
 std::optional<std::string> vz_host_facts() {
@@ -523,6 +543,18 @@ void install_rosetta() {
 }
 
 namespace {
+
+// `vzkit run --recovery`: macOS Recovery exists only for a macOS guest, and only VZ starts one.
+void require_macos_guest(const std::string& vm, const std::string& engine, const kernel::Spec& spec) {
+  if (engine != "vz")
+    throw InputError("--recovery starts a macOS guest from macOS Recovery, which only the vz engine does; VM '" + vm +
+                     "' runs on the " + engine + " engine\n  hint: run it without --recovery");
+  const bool mac = std::any_of(spec.devices.begin(), spec.devices.end(),
+                               [](const kernel::DeviceEntry& d) { return d.plugin == "mac-platform"; });
+  if (!mac)
+    throw InputError("--recovery starts a macOS guest from macOS Recovery, and VM '" + vm +
+                     "' is not a macOS guest (it has no mac-platform device)\n  hint: run it without --recovery");
+}
 
 // A vz VM with a Rosetta share needs Rosetta on the Mac: offer to install it, or say how.
 // `facts`: the VZ engine's facts about this host (empty when unknown: the runner then reports it).
@@ -632,6 +664,7 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   else spec = checked(m_impl->plugins, m_impl->validate_options(engine, bundle->dir.string()), text, file, spec_dir,
                       warnings);
   if (engine == "vz") require_rosetta(*spec, a, m_impl->vz_facts());  // asked once, for validation
+  if (a.recovery) require_macos_guest(bundle->name, engine, *spec);
 
   qb::AccelChoice choice;
   if (engine == "qemu")
@@ -648,6 +681,8 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   } catch (const kernel::AssembleError& e) {
     throw PlanError(convert(e.diagnostics), false);
   }
+  std::vector<std::string> resume_args;  // --restore DIR when the VM resumes a saved state
+  std::string resuming = prepare_resume(*bundle, plan.model, a.fresh, resume_args, warnings);
   kernel::clear_run_dir(*bundle);  // left by an earlier run, but its logs; the lock is ours
   fs::create_directories(bundle->run_dir());
   kernel::write_atomic(bundle->run_dir() / "plan.json", kernel::pretty_json(plan.model));
@@ -656,13 +691,15 @@ PreparedRun Host::prepare_run(const RunOptions& a) const {
   made_now.dir.clear();  // prepared: the VM stays
   auto impl = std::make_unique<PreparedRun::Impl>(
       PreparedRun::Impl{*bundle, std::move(*lock), bundle->name, bundle->dir.string(), choice.accel, choice.warning,
-                        std::move(warnings), a.supervisor_command});
+                        std::move(warnings), a.supervisor_command, std::move(resuming)});
   auto& args = impl->args;
   args.insert(args.end(), {impl->dir, "--lock-fd", std::to_string(impl->lock.fd()), "--engine", engine,
                            "--stop-timeout", std::to_string(a.stop_timeout), "--display", a.display});
   if (!choice.accel.empty()) args.insert(args.end(), {"--accel", choice.accel});
   if (a.console_input) args.push_back("--console-input");
   if (a.quiet) args.push_back("--quiet");
+  if (a.recovery) args.push_back("--recovery");
+  args.insert(args.end(), resume_args.begin(), resume_args.end());
   return PreparedRun(std::move(impl));
 }
 
@@ -801,8 +838,8 @@ int supervise_main(const std::vector<std::string>& args) {
   if (args.empty()) throw InputError("the supervising mode needs the VM's folder");
   const fs::path dir(args[0]);
   int lock_fd = -1, stop_timeout = 10;
-  std::string accel = "tcg", display = "none", engine = "qemu";
-  bool console_input = false, quiet = false, detach = false;
+  std::string accel = "tcg", display = "none", engine = "qemu", restore;
+  bool console_input = false, quiet = false, detach = false, recovery = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const auto& k = args[i];
     auto value = [&]() -> const std::string& {
@@ -817,6 +854,8 @@ int supervise_main(const std::vector<std::string>& args) {
     else if (k == "--console-input") console_input = true;
     else if (k == "--quiet") quiet = true;
     else if (k == "--detach") detach = true;
+    else if (k == "--recovery") recovery = true;
+    else if (k == "--restore") restore = value();
     else throw InputError("supervising mode: unknown argument '" + k + "'");
   }
   if (lock_fd < 0) throw InputError("supervising mode: --lock-fd is required");
@@ -835,6 +874,8 @@ int supervise_main(const std::vector<std::string>& args) {
     if (detach) argv.push_back("--console-log");
     if (console_input && !detach) argv.push_back("--console-input");
     if (quiet) argv.push_back("--quiet");
+    if (recovery) argv.push_back("--recovery");
+    if (!restore.empty()) argv.insert(argv.end(), {"--restore", restore});
     lock.keep_across_exec();
     exec_args(argv);
   }
@@ -856,6 +897,10 @@ int supervise_main(const std::vector<std::string>& args) {
   o.stop_grace = std::chrono::seconds(stop_timeout);
   o.report = !quiet;
   o.facts = json::object{{"engine", "qemu"}, {"accel", accel}, {"bundle", dir.string()}};
+  // A detached run leaves the console socket free for `vzkit console`.
+  if (detach && std::any_of(plan.chardevs.begin(), plan.chardevs.end(), [](const auto& c) { return c.type == "stdio"; }))
+    o.facts["console_socket"] = qb::RunFiles(o.run.run_dir).console_socket().string();
+  o.restore_from = restore;
   return qb::supervise(plan, o);
 }
 

@@ -135,7 +135,10 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
   json::value canonical;
   try {
     if (options.engine == "vz") {
-      canonical = json::value_from(json::value_to<vz::Configuration>(plan));
+      auto c = json::value_to<vz::Configuration>(plan);
+      // VZ takes one socket device: the vsock device and the guest agent's channel share it.
+      if (c.socket_devices.size() > 1) c.socket_devices.resize(1);
+      canonical = json::value_from(c);
     } else {
       auto m = json::value_to<qemu::Machine>(plan);
       qemu::remove_duplicates(m);

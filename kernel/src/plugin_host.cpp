@@ -241,6 +241,11 @@ bool Manifest::supports(std::string_view engine) const {
   return std::find(engines.begin(), engines.end(), engine) != engines.end();
 }
 
+bool Manifest::saves_on(const std::string& engine) const {
+  if (const auto it = save_restore_by_engine.find(engine); it != save_restore_by_engine.end()) return it->second;
+  return save_restore_by_engine.empty() ? save_restore : true;
+}
+
 Manifest parse_manifest(std::string_view text) {
   json::value v;
   try {
@@ -304,7 +309,21 @@ Manifest parse_manifest(json::value v) {
       m.min_macos = std::string(mm->get_string());
     m.vz_classes = string_list(vz->get_object(), "classes");
   }
-  if (const auto* sr = o.if_contains("save_restore"); sr && sr->is_bool()) m.save_restore = sr->get_bool();
+  if (const auto* sr = o.if_contains("save_restore"); sr && sr->is_bool()) {
+    m.save_restore = sr->get_bool();
+  } else if (sr && sr->is_object()) {
+    for (const auto& kv : sr->get_object()) {
+      if (!kv.value().is_bool())
+        throw std::invalid_argument("'save_restore." + std::string(kv.key()) + "' must be true or false");
+      m.save_restore_by_engine[std::string(kv.key())] = kv.value().get_bool();
+      if (!kv.value().get_bool()) m.save_restore = false;
+    }
+  } else if (sr && !sr->is_null()) {
+    throw std::invalid_argument("'save_restore' must be true, false or {\"ENGINE\": true|false}");
+  }
+  if (const auto* n = o.if_contains("save_restore_notes"); n && n->is_object())
+    for (const auto& kv : n->get_object())
+      if (kv.value().is_string()) m.save_restore_notes[std::string(kv.key())] = std::string(kv.value().get_string());
   if (const auto* n = o.if_contains("engine_notes"); n && n->is_object())
     for (const auto& kv : n->get_object())
       if (kv.value().is_string()) m.engine_notes[std::string(kv.key())] = std::string(kv.value().get_string());

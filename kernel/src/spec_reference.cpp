@@ -16,6 +16,21 @@ namespace json = boost::json;
 
 namespace {
 
+// "yes", or per engine "vz: yes; qemu: no (why)", from the manifest's save_restore.
+std::string save_restore_text(const Manifest& m) {
+  if (m.save_restore_by_engine.empty())
+    return m.save_restore ? "yes" : "no, a VM with this device cannot be saved and restored";
+  const bool everywhere = std::all_of(m.engines.begin(), m.engines.end(), [&](const std::string& e) { return m.saves_on(e); });
+  std::string out;
+  for (const auto& e : m.engines) {
+    const auto n = m.save_restore_notes.find(e);
+    if (everywhere && n == m.save_restore_notes.end()) continue;
+    out += (out.empty() ? "" : "; ") + e + ": " + (m.saves_on(e) ? "yes" : "no");
+    if (n != m.save_restore_notes.end()) out += " (" + n->second + ")";
+  }
+  return everywhere ? "yes" + (out.empty() ? "" : " (" + out + ")") : out;
+}
+
 /// The pattern every size setting uses (the spec's "memory", disk sizes): shown as a link to
 /// the Sizes section instead of a regular expression.
 constexpr std::string_view kSizePattern = R"re(^[0-9]+(\.[0-9]+)? ?(B|K|KiB|KB|M|MiB|MB|G|GiB|GB|T|TiB|TB)?$)re";
@@ -354,8 +369,7 @@ std::string plugin_section(const LoadedPlugin& p, const std::vector<const Loaded
            " devices (scope " + code(u.scope, false) + ")\n";
   }
   if (m.max_instances) out += "- **At most:** " + std::to_string(*m.max_instances) + " per VM\n";
-  out += std::string("- **Save and restore:** ") +
-         (m.save_restore ? "yes" : "no, a VM with this device cannot be saved and restored") + "\n\n";
+  out += "- **Save and restore:** " + save_restore_text(m) + "\n\n";
 
   out += "#### Settings\n\n";
   if (auto table = settings_table(m.schema); !table.empty()) out += table + "\n";

@@ -1,4 +1,7 @@
 #include <vzkit/kernel/bundle.hpp>
+#include <vzkit/kernel/guest_clock.hpp>
+#include <vzkit/kernel/saved_state.hpp>
+#include <vzkit/kernel/state_commands.hpp>
 #include <vzkit/kernel/supervisor.hpp>
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -17,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 namespace vzkit::kernel {
 
@@ -128,9 +132,26 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
   };
   machine.set_event_handler([&](const MachineEvent& e) { asio::post(io, [&on_event, e] { on_event(e); }); });
 
+  // A resumed guest runs on from its state, which no longer fits its disks: the state goes. Its
+  // clock is set from the host's when it has a guest agent (else it lags by the time it was saved).
+  auto resumed = [&] {
+    std::error_code ec;
+    fs::remove_all(options.restore_from, ec);
+    if (options.report) std::cerr << "vzkit: resumed from the saved state\n";
+    const fs::path agent = options.run_dir / "qga.sock";
+    if (fs::exists(agent, ec))
+      std::thread([agent, report = options.report] {
+        const std::string why = set_guest_clock(agent);
+        if (report && !why.empty()) std::cerr << "vzkit: warning: the guest's clock was not set: " << why << "\n";
+      }).detach();
+    if (options.on_restored) options.on_restored();
+  };
   started = true;
-  machine.start(here([&](const std::string& err) {
-    if (err.empty()) return;
+  auto on_start = here([&](const std::string& err) {
+    if (err.empty()) {
+      if (!options.restore_from.empty()) resumed();
+      return;
+    }
     failed = true;
     if (err != reported_error) std::cerr << "vzkit: error: the machine did not start: " << err << "\n";
     // A start that fails without leaving the stopped state ends the run here.
@@ -140,7 +161,9 @@ int supervise(asio::io_context& io, Machine& machine, const SuperviseOptions& op
       signals.cancel();
       io.stop();
     }
-  }));
+  });
+  if (options.restore_from.empty()) machine.start(on_start);
+  else machine.restore_state((options.restore_from / kStateFile).string(), on_start);
   io.run();
   // Completions posted just before the loop stopped (a failed start reported after its state
   // change) still count.
@@ -185,6 +208,10 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         self->read();
       });
     }
+    static json::object arguments(const json::value& v) {
+      const auto* a = v.get_object().if_contains("arguments");
+      return a && a->is_object() ? a->get_object() : json::object{};
+    }
     void handle(const std::string& line) {
       json::value v;
       try {
@@ -218,7 +245,9 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
       else if (command == "quit") m.stop(done);
       else if (command == "stop") m.pause(done);
       else if (command == "cont") m.resume(done);
-      else reply("'" + command + "' is not available for this engine", nullptr);
+      else if (handle_state_command(owner->io, m, command, arguments(v), reply,
+                                    [self = shared_from_this()](json::object e) { self->send(e); })) {
+      } else reply("'" + command + "' is not available for this engine", nullptr);
     }
   };
 

@@ -230,6 +230,10 @@ public:
                 [&](const auto& d) { return emit_simple(d, "memoryBalloonDevice"); });
         devices("socketDevices", cfg.socket_devices, [&](const auto& d) { return emit_simple(d, "socketDevice"); });
         devices("usbControllers", cfg.usb_controllers, [&](const auto& d) { return emit_usb_controller(d); });
+        for (const auto& f : cfg.socket_forwards)
+            line("// vzkit's runner connects the unix socket " + f.socket_path + " to vsock port " +
+                 std::to_string(f.port) + " in the guest: socketDevices.first.connect(toPort: " +
+                 std::to_string(f.port) + ") per client, once the VM runs");
 
         section();
         line("try configuration.validate()");

@@ -137,7 +137,7 @@ std::string effective_arch(const Spec& spec, std::string_view engine) {
 }
 
 json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
-                            const std::string& bundle_dir, bool materialize) {
+                            const std::string& bundle_dir, bool materialize, const json::object* host) {
   json::object c;
   if (engine.empty()) c["engine"] = nullptr;
   else c["engine"] = engine;
@@ -149,6 +149,7 @@ json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::st
   c["cpus"] = spec.cpus;
   c["memory_bytes"] = spec.memory_bytes;
   c["materialize"] = materialize;
+  if (host && !host->empty()) c["host"] = *host;
   return c;
 }
 
@@ -272,7 +273,7 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
       const LoadedPlugin* plugin = host.find(dev.plugin);
       json::monotonic_resource arena;  // the request lives only for this call
       json::object request({{"config", dev.config},
-                            {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, false)}},
+                            {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, false, &options.host_bounds)}},
                            &arena);
       json::array found;
       try {

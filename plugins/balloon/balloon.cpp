@@ -12,7 +12,7 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "max_instances": 1,
   "vz": {"min_macos": "11.0", "classes": ["VZVirtioTraditionalMemoryBalloonDeviceConfiguration"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Memory balloon",

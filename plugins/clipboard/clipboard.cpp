@@ -15,7 +15,8 @@ constexpr const char* kManifest = R"json({
   "max_instances": 1,
   "vz": {"min_macos": "13.0", "classes": ["VZVirtioConsoleDeviceConfiguration", "VZVirtioConsolePortConfiguration",
                                           "VZSpiceAgentPortAttachment"]},
-  "save_restore": false,
+  "save_restore": {"qemu": false, "vz": false},
+  "save_restore_notes": {"qemu": "QEMU 7.2's qemu-vdagent chardev blocks migration (\"The vdagent chardev doesn't yet support migration\")", "vz": "not verified to survive Virtualization.framework's save; refused to be safe"},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Clipboard sharing",

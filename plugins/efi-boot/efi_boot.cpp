@@ -17,7 +17,7 @@ constexpr const char* kManifest = R"json({
   "slot": "boot-loader",
   "conflicts": ["mac-platform"],
   "vz": {"min_macos": "13.0", "classes": ["VZEFIBootLoader", "VZEFIVariableStore"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "EFI boot",

@@ -9,7 +9,7 @@ constexpr const char* kManifest = R"json({
   "summary": "Virtio entropy device: the guest's /dev/hwrng, fed from the host's random source",
   "engines": ["vz", "qemu"],
   "vz": {"min_macos": "11.0", "classes": ["VZVirtioEntropyDeviceConfiguration"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Entropy",

@@ -14,7 +14,8 @@ constexpr const char* kManifest = R"json({
   "unique": [{"key": "type", "scope": "keyboard-type"}],
   "max_instances": 2,
   "vz": {"min_macos": "12.0", "classes": ["VZUSBKeyboardConfiguration", "VZMacKeyboardConfiguration"]},
-  "save_restore": false,
+  "save_restore": {"qemu": true, "vz": false},
+  "save_restore_notes": {"vz": "input devices are left out of VMs that are saved, as tart does (unverified which VZ accepts)"},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Keyboard",

@@ -15,7 +15,7 @@ constexpr const char* kManifest = R"json({
   "slot": "boot-loader",
   "conflicts": ["mac-platform"],
   "vz": {"min_macos": "11.0", "classes": ["VZLinuxBootLoader"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Linux direct boot",

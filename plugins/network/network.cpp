@@ -17,7 +17,7 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "unique": [{"key": "mac", "scope": "mac-address"}],
   "vz": {"min_macos": "11.0", "classes": ["VZVirtioNetworkDeviceConfiguration", "VZNATNetworkDeviceAttachment", "VZMACAddress"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Network (NAT)",
@@ -58,9 +58,9 @@ constexpr const char* kManifest = R"json({
             },
             "host_port": {
               "title": "Host port",
-              "description": "Port the host listens on.",
-              "type": "integer", "minimum": 1, "maximum": 65535,
-              "examples": [2222, 8080]
+              "description": "Port the host listens on; 0: a free port, chosen when the VM starts (the run state records it: `vzkit inspect`, and `vzkit ssh` for guest port 22).",
+              "type": "integer", "minimum": 0, "maximum": 65535,
+              "examples": [2222, 8080, 0]
             },
             "guest_port": {
               "title": "Guest port",

@@ -10,7 +10,8 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "max_instances": 1,
   "vz": {"min_macos": "12.0", "classes": ["VZUSBScreenCoordinatePointingDeviceConfiguration"]},
-  "save_restore": false,
+  "save_restore": {"qemu": true, "vz": false},
+  "save_restore_notes": {"vz": "input devices are left out of VMs that are saved, as tart does (unverified which VZ accepts)"},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Pointing device",

@@ -16,7 +16,7 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "vz": {"min_macos": "11.0", "classes": ["VZVirtioConsoleDeviceSerialPortConfiguration", "VZFileHandleSerialPortAttachment",
                                           "VZFileSerialPortAttachment"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Serial console",

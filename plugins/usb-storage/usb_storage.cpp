@@ -14,7 +14,7 @@ constexpr const char* kManifest = R"json({
   "summary": "Disk image on a USB mass storage device, e.g. an installer ISO",
   "engines": ["vz", "qemu"],
   "vz": {"min_macos": "13.0", "classes": ["VZUSBMassStorageDeviceConfiguration", "VZDiskImageStorageDeviceAttachment"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "USB mass storage",

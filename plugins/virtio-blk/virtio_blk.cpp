@@ -1,4 +1,5 @@
-// virtio-blk: a disk image (raw; qcow2 on QEMU) on a Virtio block device (the guest's /dev/vdX).
+// virtio-blk: a disk image (raw; qcow2 on QEMU) on a Virtio block device (the guest's /dev/vdX),
+// or with "bus": "nvme" on an NVMe controller (the guest's /dev/nvmeXn1).
 #include <vzkit/plugin.hpp>
 #include <vzkit/units.hpp>
 
@@ -14,11 +15,13 @@ namespace fs = std::filesystem;
 constexpr const char* kManifest = R"json({
   "name": "virtio-blk",
   "version": "1.0.0",
-  "summary": "Disk image (raw, or qcow2 on QEMU) on a Virtio block device (the guest's /dev/vdX)",
+  "summary": "Disk image (raw, or qcow2 on QEMU) on a Virtio block device (the guest's /dev/vdX), or on NVMe",
   "engines": ["vz", "qemu"],
   "unique": [{"key": "identifier", "scope": "block-device-identifier"}],
-  "vz": {"min_macos": "12.0", "classes": ["VZVirtioBlockDeviceConfiguration", "VZDiskImageStorageDeviceAttachment"]},
-  "save_restore": true,
+  "conflicts": [{"plugin": "mac-platform", "when": {"bus": "nvme"}}],
+  "vz": {"min_macos": "12.0", "classes": ["VZVirtioBlockDeviceConfiguration", "VZNVMExpressControllerDeviceConfiguration",
+                                          "VZDiskImageStorageDeviceAttachment"]},
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Virtio block disk",
@@ -74,6 +77,13 @@ constexpr const char* kManifest = R"json({
         "pattern": "^[\\x20-\\x7E]*$",
         "examples": ["root", "data-01"]
       },
+      "bus": {
+        "title": "Bus",
+        "description": "How the guest sees the disk: virtio (a Virtio block device, /dev/vda, ...) or nvme (an NVMe controller, /dev/nvme0n1, ...: for guests without Virtio drivers, or to test NVMe). On VZ, nvme needs macOS 14 on the Mac and a Linux guest (VZNVMExpressControllerDeviceConfiguration; not with mac-platform); on QEMU it is the nvme device, whose serial is the identifier.",
+        "enum": ["virtio", "nvme"],
+        "default": "virtio",
+        "examples": ["virtio", "nvme"]
+      },
       "discard": {
         "title": "Pass discards to the host (QEMU)",
         "description": "QEMU only: when the guest discards blocks (fstrim, blkdiscard), punch holes in the image so it shrinks on the host (discard=unmap). VZ decides this itself and ignores the setting.",
@@ -86,7 +96,8 @@ constexpr const char* kManifest = R"json({
       {"path": "disk.img"},
       {"path": "disk.img", "read_only": true, "caching": "cached", "identifier": "root"},
       {"path": "disk.img", "format": "raw"},
-      {"path": "data.img", "create_size": "64GiB", "sync": "fsync", "identifier": "data-01", "discard": true}
+      {"path": "data.img", "create_size": "64GiB", "sync": "fsync", "identifier": "data-01", "discard": true},
+      {"path": "nvme.img", "create_size": "8GiB", "bus": "nvme"}
     ]
   }
 })json";
@@ -100,6 +111,8 @@ vzkit::vz::SynchronizationMode sync_of(const sdk::Config& c) {
   return vzkit::vz::enum_from_string<vzkit::vz::SynchronizationMode>(sdk::get_string(c, "sync", "full"))
       .value_or(vzkit::vz::SynchronizationMode::full);
 }
+
+bool nvme(const sdk::Config& c) { return sdk::get_string(c, "bus", "virtio") == "nvme"; }
 
 // A number alone below this is almost surely a missing unit ("8" for "8GiB"): a warning.
 constexpr std::uint64_t kSmallest = 1ull << 30;
@@ -164,10 +177,29 @@ class VirtioBlk final : public sdk::Plugin {
     if (ctx.engine == "vz" && sdk::get_bool(c, "discard"))
       out.warning("virtio-blk.discard-ignored", "discard", "discard is a QEMU setting and is ignored on VZ",
                   "remove \"discard\" or run with --engine qemu");
+
+    if (nvme(c) && ctx.engine == "vz") {
+      // VZNVMExpressControllerDeviceConfiguration is new in macOS 14: name the Mac's version.
+      if (const auto* major = ctx.host.if_contains("macos_major"); major && major->is_int64() && major->get_int64() < 14)
+        out.error("virtio-blk.nvme-needs-macos-14", "bus",
+                  "an NVMe disk needs macOS 14 or later on the Mac, and this Mac runs macOS " +
+                      std::to_string(major->get_int64()),
+                  "use \"bus\": \"virtio\" (the default), or run the VM on a Mac with macOS 14 or later");
+      if (c.contains("identifier"))
+        out.warning("virtio-blk.nvme-identifier-ignored", "identifier",
+                    "VZ's NVMe controller has no serial to carry the identifier, so the guest does not see it",
+                    "remove \"identifier\", or use \"bus\": \"virtio\"");
+    }
   }
 
   void assemble_vz(const sdk::Config& c, const sdk::Context& ctx, vzkit::vz::Configuration& plan) const override {
     const std::string image = prepare(c, ctx);
+    if (nvme(c)) {
+      vzkit::vz::NVMExpressControllerDevice d;
+      d.attachment = vzkit::vz::DiskImageAttachment{image, sdk::get_bool(c, "read_only"), caching_of(c), sync_of(c)};
+      plan.storage_devices.push_back(std::move(d));
+      return;
+    }
     vzkit::vz::VirtioBlockDevice d;
     d.attachment = vzkit::vz::DiskImageAttachment{image, sdk::get_bool(c, "read_only"), caching_of(c), sync_of(c)};
     if (c.contains("identifier")) d.block_device_identifier = sdk::get_string(c, "identifier");
@@ -195,6 +227,13 @@ class VirtioBlk final : public sdk::Plugin {
     plan.blockdevs.push_back({sdk::image_driver(c, image), std::move(raw_props), {}});
 
     vzkit::qemu::Properties dev{{"drive", disk}};
+    if (nvme(c)) {
+      // QEMU's nvme device needs a serial (at most 20 bytes, like the identifier): the guest's
+      // /sys/block/nvme0n1/device/serial.
+      dev.emplace_back("serial", c.contains("identifier") ? sdk::get_string(c, "identifier") : "vzkit-" + disk);
+      plan.devices.push_back({"nvme", std::move(dev), {}});
+      return;
+    }
     // The guest reads QEMU's virtio-blk serial as the block device id (VIRTIO_BLK_T_GET_ID).
     if (c.contains("identifier")) dev.emplace_back("serial", sdk::get_string(c, "identifier"));
     plan.devices.push_back({"virtio-blk-pci", std::move(dev), {}});

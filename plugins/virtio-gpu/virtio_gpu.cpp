@@ -14,7 +14,7 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "max_instances": 1,
   "vz": {"min_macos": "13.0", "classes": ["VZVirtioGraphicsDeviceConfiguration", "VZVirtioGraphicsScanoutConfiguration"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Virtio GPU",

@@ -17,7 +17,8 @@ constexpr const char* kManifest = R"json({
   "unique": [{"key": "tag", "scope": "virtio-fs-tag"}],
   "vz": {"min_macos": "12.0", "classes": ["VZVirtioFileSystemDeviceConfiguration", "VZSharedDirectory",
                                           "VZSingleDirectoryShare", "VZMultipleDirectoryShare"]},
-  "save_restore": false,
+  "save_restore": {"qemu": false, "vz": false},
+  "save_restore_notes": {"qemu": "QEMU 7.2's vhost-user-fs has a migration blocker (virtiofsd keeps the share's state outside QEMU)", "vz": "not verified to survive Virtualization.framework's save; refused to be safe"},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Shared folders (virtio-fs)",

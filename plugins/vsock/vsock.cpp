@@ -14,7 +14,8 @@ constexpr const char* kManifest = R"json({
   "engines": ["vz", "qemu"],
   "max_instances": 1,
   "vz": {"min_macos": "11.0", "classes": ["VZVirtioSocketDeviceConfiguration"]},
-  "save_restore": true,
+  "save_restore": {"qemu": true, "vz": true},
+  "save_restore_notes": {"qemu": "vhost-vsock migrates; untested on hosts without /dev/vhost-vsock"},
   "schema": {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Virtio socket (vsock)",

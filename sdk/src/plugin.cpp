@@ -61,6 +61,7 @@ Context Context::from_json(const json::value& v) {
   u("cpus", c.cpus);
   u("memory_bytes", c.memory_bytes);
   if (auto* p = o.if_contains("materialize"); p && p->is_bool()) c.materialize = p->get_bool();
+  if (auto* p = o.if_contains("host"); p && p->is_object()) c.host = p->get_object();
   return c;
 }
 

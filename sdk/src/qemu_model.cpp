@@ -45,6 +45,7 @@ void remove_duplicates(Machine& m) {
   dedupe(m.drives, same_backend);
   dedupe(m.globals, [](const Global& a, const Global& b) { return a == b; });
   dedupe(m.machine_properties, [](const auto& a, const auto& b) { return a == b; });
+  dedupe(m.cpu_features, [](const auto& a, const auto& b) { return a == b; });
 }
 
 std::vector<std::string> to_argv(const Machine& m) {
@@ -54,7 +55,11 @@ std::vector<std::string> to_argv(const Machine& m) {
   std::string machine = m.type.value_or("q35");
   if (m.accel) machine += ",accel=" + *m.accel;
   a.insert(a.end(), {"-machine", join_properties(machine, m.machine_properties)});
-  if (m.cpu) a.insert(a.end(), {"-cpu", *m.cpu});
+  if (m.cpu || !m.cpu_features.empty()) {
+    std::string cpu = m.cpu.value_or("qemu64");
+    for (const auto& f : m.cpu_features) cpu += "," + f;
+    a.insert(a.end(), {"-cpu", cpu});
+  }
   if (m.smp) a.insert(a.end(), {"-smp", std::to_string(*m.smp)});
   if (m.memory_mib) a.insert(a.end(), {"-m", std::to_string(*m.memory_mib)});
   for (const auto& o : m.objects) a.insert(a.end(), {"-object", join_properties(o.type, o.properties)});
@@ -259,7 +264,7 @@ inline Helper tag_invoke(boost::json::value_to_tag<Helper>, const boost::json::v
 
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& jv, const Machine& m) {
   auto& o = jv.emplace_object();  // in jv's storage (an arena, when the caller passes one)
-  o.reserve(17);
+  o.reserve(18);
   auto opt = [&](const char* k, const auto& v) {
     if (v) o[k] = boost::json::value_from(*v, o.storage());
   };
@@ -270,6 +275,7 @@ void tag_invoke(const boost::json::value_from_tag&, boost::json::value& jv, cons
   opt("type", m.type);
   opt("accel", m.accel);
   opt("cpu", m.cpu);
+  list("cpu_features", m.cpu_features);
   opt("smp", m.smp);
   opt("memory_mib", m.memory_mib);
   if (!m.machine_properties.empty()) o["machine_properties"] = detail::properties_to_json(m.machine_properties, o.storage());
@@ -292,6 +298,7 @@ Machine tag_invoke(const boost::json::value_to_tag<Machine>&, const boost::json:
   r.get("type", m.type);
   r.get("accel", m.accel);
   r.get("cpu", m.cpu);
+  r.get("cpu_features", m.cpu_features);
   r.get("smp", m.smp);
   r.get("memory_mib", m.memory_mib);
   if (const auto* p = jv.get_object().if_contains("machine_properties"))

@@ -240,6 +240,17 @@ struct JsonSchema<VirtioSocketDevice> {
 };
 
 template <>
+struct JsonSchema<SocketForward> {
+    static constexpr bool emit_class = false;
+    static constexpr std::string_view label = "socket forward";
+    static constexpr auto fields = std::tuple{
+        required_key("port", &SocketForward::port),
+        required_key("socket_path", &SocketForward::socket_path),
+        optional_key("origin", &SocketForward::origin),
+    };
+};
+
+template <>
 struct JsonSchema<SharedDirectory> {
     static constexpr auto fields = std::tuple{
         required_key("url", &SharedDirectory::url),
@@ -382,6 +393,7 @@ struct JsonSchema<Configuration> {
         optional_key("audio_devices", &Configuration::audio_devices),
         optional_key("console_devices", &Configuration::console_devices),
         optional_key("usb_controllers", &Configuration::usb_controllers),
+        optional_key("socket_forwards", &Configuration::socket_forwards),
     };
 };
 

@@ -17,16 +17,6 @@ harness_start "$CASE"
 
 # expect FILE PATTERN WHAT: the file has a line matching the extended regex.
 expect() { grep -Eq -- "$2" "$1" || { echo "--- $1:" >&2; tr -d '\r' < "$1" | tail -40 >&2; fail "$3"; }; pass "$3"; }
-# wait_for FILE PATTERN SECONDS
-wait_for() {
-  local end=$((SECONDS + $3))
-  while [ $SECONDS -lt $end ]; do
-    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-state_of() { "$VZKIT" list --json | tr -d '\n ' | sed -n "s/.*\"name\":\"$1\",\"state\":\"\([a-z]*\)\".*/\1/p"; }
 
 # A folder with the guest's files and a spec, as a user would have it.
 setup_vm_folder() {

@@ -2,6 +2,7 @@
 # removed at exit once any VM a failed test left running is stopped; and pass/fail lines.
 #
 #   . tests/lib/harness.sh; harness_start TAG   (then set VZKIT, the vzkit binary, if not yet set)
+#   wait_for FILE PATTERN SECONDS; state_of VM
 
 harness_start() {
   HARNESS_TAG=$1
@@ -21,3 +22,15 @@ harness_cleanup() {
 
 fail() { echo "FAIL [$HARNESS_TAG]: $*" >&2; exit 1; }
 pass() { echo "ok   [$HARNESS_TAG]: $*"; }
+
+# wait_for FILE PATTERN SECONDS: waits until FILE has a line matching the extended regex.
+wait_for() {
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# state_of VM: its state as `vzkit list` shows it.
+state_of() { "$VZKIT" list --json | tr -d '\n ' | sed -n "s/.*\"name\":\"$1\",\"state\":\"\([a-z]*\)\".*/\1/p"; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The SDK as a third party meets it: vzkit installed into a temporary prefix, the cloud-init
-# example plugin (examples/plugins/cloud-init) built outside the tree against that prefix alone,
+# plugin's folder (plugins/cloud-init, which builds in the tree and on its own) built outside the
+# tree against that prefix alone,
 # found by the installed binary through VZKIT_PLUGIN_PATH, and a guest that reads its seed; and
 # the example front-end (examples/frontend) built against the installed host API, booting a guest.
 #
@@ -35,8 +36,11 @@ for f in bin/vzkit include/vzkit/plugin.h include/vzkit/plugin.hpp include/vzkit
 done
 pass "cmake --install: binary, plugins, headers, CMake package and pkg-config file under the prefix"
 
-# ---- 2. build the example plugin from a copy of its folder, against the prefix alone
-cp -r "$SRC/examples/plugins/cloud-init" "$WORK/cloud-init"
+# ---- 2. build the plugin from a copy of its folder, against the prefix alone. The prefix stands
+# for a vzkit that does not ship it: its own build of cloud-init is removed, so the one vzkit
+# finds is the third party's (docs/plugins.md).
+rm "$PREFIX/lib/vzkit/plugins/vzkit-plugin-cloud-init.so"
+cp -r "$SRC/plugins/cloud-init" "$WORK/cloud-init"
 gen=()
 command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
 cmake -S "$WORK/cloud-init" -B "$WORK/plugin-build" "${gen[@]}" -DCMAKE_PREFIX_PATH="$PREFIX" \
@@ -71,7 +75,7 @@ pass "pkg-config --cflags vzkit-sdk: $cflags (plugin.h compiles as plain C with 
 # ---- 4. the installed binary lists the plugin from VZKIT_PLUGIN_PATH, beside its own
 export VZKIT_PLUGIN_PATH="$WORK/plugin-build"
 "$VZKIT" plugins > "$WORK/plugins.txt" 2>&1 || { show "$WORK/plugins.txt"; fail "vzkit plugins"; }
-expect "$WORK/plugins.txt" '^cloud-init +1\.0\.0 +vz,qemu ' "vzkit plugins lists cloud-init (vz, qemu)"
+expect "$WORK/plugins.txt" '^cloud-init +1\.1\.0 +vz,qemu ' "vzkit plugins lists cloud-init (vz, qemu)"
 expect "$WORK/plugins.txt" "from $PLUGIN \(VZKIT_PLUGIN_PATH\)" "cloud-init comes from VZKIT_PLUGIN_PATH"
 expect "$WORK/plugins.txt" "from $PREFIX/lib/vzkit/plugins/vzkit-plugin-virtio-blk\.so \(installed beside the binary\)" \
   "the installed binary finds its own plugins in ../lib/vzkit/plugins"
@@ -114,12 +118,12 @@ spec seeded "{\"plugin\": \"cloud-init\", \"ssh_authorized_keys\": [\"$KEY\"], \
 "$VZKIT" validate "$VM/seeded.json" > "$WORK/validate.txt" 2>&1 || { show "$WORK/validate.txt"; fail "the spec does not validate"; }
 pass "a spec using cloud-init validates"
 
-spec bad "{\"plugin\": \"cloud-init\", \"ssh_authorized_keys\": [\"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\"], \"user_data\": \"missing.yaml\"}" > "$VM/bad.json"
+spec bad "{\"plugin\": \"cloud-init\", \"user\": \"root\", \"ssh_authorized_keys\": [\"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\"], \"user_data\": \"missing.yaml\"}" > "$VM/bad.json"
 status=0
 "$VZKIT" validate "$VM/bad.json" > "$WORK/bad.txt" 2>&1 || status=$?
 [ $status -eq 2 ] || { show "$WORK/bad.txt"; fail "an invalid cloud-init entry gave exit $status, not 2"; }
-expect "$WORK/bad.txt" 'devices\[3\]\.ssh_authorized_keys: error: .*\[cloud-init\.seed-data-conflict, plugin cloud-init\]' \
-  "keys and user_data together are refused at devices[3].ssh_authorized_keys"
+expect "$WORK/bad.txt" "devices\[3\]\.user: error: 'root' cannot be a user of its own \[cloud-init\.user-reserved, plugin cloud-init\]" \
+  "user root is refused at devices[3].user"
 expect "$WORK/bad.txt" 'devices\[3\]\.ssh_authorized_keys\[0\]: error: .*not a ssh-rsa key.*\[cloud-init\.ssh-key-invalid' \
   "a key whose data does not match its type is refused at ssh_authorized_keys[0]"
 expect "$WORK/bad.txt" "devices\[3\]\.user_data: error: user_data file 'missing.yaml' does not exist \[cloud-init\.file-missing" \

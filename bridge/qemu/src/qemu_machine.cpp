@@ -1,3 +1,4 @@
+#include <vzkit/bridge/qemu/migration.hpp>
 #include <vzkit/bridge/qemu/qemu_machine.hpp>
 #include <vzkit/bridge/qemu/qmp_client.hpp>
 
@@ -17,6 +18,7 @@
 
 #include <fstream>
 #include <optional>
+#include <sstream>
 
 namespace vzkit::bridge::qemu {
 
@@ -54,6 +56,23 @@ std::string tail_of(const fs::path& file, std::size_t max_bytes = 600) {
 
 }  // namespace
 
+std::vector<Forward> parse_usernet(const std::string& text) {
+  // "  TCP[HOST_FORWARD]   3       127.0.0.1 42793       10.0.2.15    22     0     0"
+  std::vector<Forward> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string kind, fd, src, src_port, dst, dst_port;
+    if (!(words >> kind >> fd >> src >> src_port >> dst >> dst_port)) continue;
+    if (kind != "TCP[HOST_FORWARD]" && kind != "UDP[HOST_FORWARD]") continue;
+    try {
+      out.push_back({kind[0] == 'T' ? "tcp" : "udp", src, std::stoi(src_port), std::stoi(dst_port)});
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> runtime_argv(const vzkit::qemu::Machine& plan, const RunOptions& options) {
   vzkit::qemu::Machine m = plan;
   const RunFiles files(options.run_dir);
@@ -75,6 +94,7 @@ std::vector<std::string> runtime_argv(const vzkit::qemu::Machine& plan, const Ru
   if (options.display == "gtk") argv.insert(argv.end(), {"-display", "gtk"});
   else if (options.display == "vnc") argv.insert(argv.end(), {"-display", "none", "-vnc", "127.0.0.1:0,to=99"});
   else argv.insert(argv.end(), {"-display", "none"});
+  if (options.incoming) argv.insert(argv.end(), {"-incoming", "defer"});
   return argv;
 }
 
@@ -101,9 +121,13 @@ struct QemuMachine::Impl {
   bool guest_shutdown = false;
   bool helper_failed = false;
   std::string failure;
+  std::string restore_from;  // the state file a restore_state() start loads
   Completion pending_start, pending_pause, pending_resume;
   std::vector<Completion> pending_stop;
 
+  bool starting_up() const {
+    return self.m_state == MachineState::starting || self.m_state == MachineState::restoring;
+  }
   void set_state(MachineState s, const std::string& message = {}) {
     if (self.m_state == s) return;
     self.m_state = s;
@@ -163,7 +187,7 @@ struct QemuMachine::Impl {
       start_helper(i + 1);
       return;
     }
-    if (self.m_state != MachineState::starting) return;  // the helper already failed
+    if (!starting_up()) return;  // the helper already failed
     if (std::chrono::steady_clock::now() > deadline) {
       fail_start("helper " + plan.helpers[i].name + " did not create its socket " + socket + " in time");
       return;
@@ -192,9 +216,40 @@ struct QemuMachine::Impl {
         fail_start(err);
         return;
       }
+      read_forwards();
+    });
+  }
+
+  bool has_forwards() const {
+    for (const auto& n : plan.netdevs)
+      if (n.type == "user" && vzkit::qemu::find_property(n.properties, "hostfwd")) return true;
+    return false;
+  }
+
+  // The host ports QEMU bound (a 0 in the plan is a free port it chose), before the CPUs start.
+  void read_forwards() {
+    if (!has_forwards()) {
+      restore_or_console();
+      return;
+    }
+    qmp.execute("human-monitor-command", {{"command-line", "info usernet"}},
+                [this](const std::string& err, const json::value& r) {
+                  if (err.empty() && r.is_string()) self.m_forwards = parse_usernet(std::string(r.get_string()));
+                  restore_or_console();
+                });
+  }
+  // A resumed VM takes its state from the file before its CPUs start; then the console.
+  void restore_or_console() {
+    if (restore_from.empty()) {
+      connect_console(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      return;
+    }
+    migrate_from_file(io, qmp, restore_from, [this](const std::string& e) {
+      if (!e.empty()) return fail_start(e);
       connect_console(std::chrono::steady_clock::now() + std::chrono::seconds(5));
     });
   }
+
 
   bool has_console() const {
     for (const auto& c : plan.chardevs)
@@ -331,7 +386,7 @@ struct QemuMachine::Impl {
     helper_failed = true;
     failure = why;
     emit({MachineEvent::Kind::error, self.m_state, why});
-    if (self.m_state == MachineState::starting) {
+    if (starting_up()) {
       fail_start(why);
       return;
     }
@@ -354,7 +409,7 @@ struct QemuMachine::Impl {
       if (why.empty()) {
         why = "QEMU exited unexpectedly with status " + std::to_string(code);
         if (auto t = tail_of(files.qemu_log()); !t.empty()) why += ": " + t;
-        if (self.m_state == MachineState::starting) why = explained(why);
+        if (starting_up()) why = explained(why);
         emit({MachineEvent::Kind::error, MachineState::error, why});
       }
       set_state(MachineState::error, why);
@@ -423,9 +478,45 @@ void refuse(asio::io_context& io, Completion done, const std::string& op, Machin
 
 void QemuMachine::start(Completion done) {
   if (!can_start()) return refuse(m_impl->io, std::move(done), "start", m_state);
+  m_impl->restore_from.clear();
+  m_impl->options.incoming = false;
   m_impl->pending_start = std::move(done);
   m_impl->set_state(MachineState::starting);
   m_impl->start();
+}
+
+void QemuMachine::restore_state(const std::string& file, Completion done) {
+  if (!can_start()) return refuse(m_impl->io, std::move(done), "restore", m_state);
+  m_impl->restore_from = file;
+  m_impl->options.incoming = true;
+  m_impl->pending_start = std::move(done);
+  m_impl->set_state(MachineState::restoring);
+  m_impl->start();
+}
+
+void QemuMachine::check_save(SaveCheck done) {
+  if (m_state != MachineState::running && m_state != MachineState::paused) {
+    const std::string why = "cannot save a machine that is " + std::string(to_string(m_state));
+    asio::post(m_impl->io, [done = std::move(done), why] { done(why, {}); });
+    return;
+  }
+  check_migration(m_impl->qmp, m_impl->plan, std::move(done));
+}
+
+void QemuMachine::save_state(const std::string& file, SaveProgress progress, Completion done) {
+  if (m_state == MachineState::running) {
+    pause([this, file, progress = std::move(progress), done = std::move(done)](const std::string& err) mutable {
+      if (!err.empty()) return done("cannot pause the machine: " + err);
+      save_state(file, std::move(progress), std::move(done));
+    });
+    return;
+  }
+  if (m_state != MachineState::paused) return refuse(m_impl->io, std::move(done), "save", m_state);
+  m_impl->set_state(MachineState::saving);
+  migrate_to_file(m_impl->io, m_impl->qmp, file, std::move(progress), [this, done = std::move(done)](const std::string& err) {
+    if (m_state == MachineState::saving) m_impl->set_state(MachineState::paused);
+    done(err);
+  });
 }
 
 void QemuMachine::pause(Completion done) {
@@ -460,7 +551,8 @@ void QemuMachine::request_stop(Completion done) {
 }
 
 void QemuMachine::stop(Completion done) {
-  if (!can_stop() && m_state != MachineState::stopping && m_state != MachineState::starting)
+  if (!can_stop() && m_state != MachineState::stopping && m_state != MachineState::starting &&
+      m_state != MachineState::restoring && m_state != MachineState::saving)
     return refuse(m_impl->io, std::move(done), "stop", m_state);
   m_impl->pending_stop.push_back(std::move(done));
   m_impl->set_state(MachineState::stopping);

@@ -4,6 +4,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <istream>
 #include <stdexcept>
 
@@ -103,6 +108,10 @@ void QmpClient::handle_line(const std::string& line) {
 }
 
 void QmpClient::execute(const std::string& command, json::object arguments, Reply reply) {
+  execute_with_fd(command, std::move(arguments), -1, std::move(reply));
+}
+
+void QmpClient::execute_with_fd(const std::string& command, json::object arguments, int fd, Reply reply) {
   if (m_closed) {
     asio::post(m_io, [reply] { reply("the QMP connection is closed", nullptr); });
     return;
@@ -112,11 +121,58 @@ void QmpClient::execute(const std::string& command, json::object arguments, Repl
   if (!arguments.empty()) msg["arguments"] = std::move(arguments);
   m_pending.emplace(id, std::move(reply));
   m_outbox.push_back(json::serialize(msg) + "\n");
+  m_outbox_fds.push_back(fd);
   if (m_outbox.size() == 1) write_next();
 }
 
+namespace {
+
+// One message with a descriptor attached: QEMU reads the descriptor with the first byte of the
+// command, so the whole line goes in one sendmsg (waiting for room when the socket is full).
+std::string send_with_fd(int socket, const std::string& text, int fd) {
+  std::size_t sent = 0;
+  while (sent < text.size()) {
+    iovec io{const_cast<char*>(text.data() + sent), text.size() - sent};
+    msghdr msg{};
+    msg.msg_iov = &io;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (sent == 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      pollfd p{socket, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+      continue;
+    }
+    if (n < 0) return std::strerror(errno);
+    sent += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
 void QmpClient::write_next() {
   if (m_outbox.empty()) return;
+  if (m_outbox_fds.front() >= 0) {
+    const std::string err = send_with_fd(m_socket.native_handle(), m_outbox.front(), m_outbox_fds.front());
+    if (!err.empty()) {
+      fail_all("cannot write to QMP: " + err);
+      return;
+    }
+    m_outbox.pop_front();
+    m_outbox_fds.pop_front();
+    write_next();
+    return;
+  }
   asio::async_write(m_socket, asio::buffer(m_outbox.front()),
                     [this, alive = m_alive](const boost::system::error_code& ec, std::size_t) {
                       if (!*alive) return;
@@ -125,6 +181,7 @@ void QmpClient::write_next() {
                         return;
                       }
                       m_outbox.pop_front();
+                      m_outbox_fds.pop_front();
                       write_next();
                     });
 }
@@ -136,6 +193,7 @@ void QmpClient::fail_all(const std::string& why) {
   auto pending = std::move(m_pending);
   m_pending.clear();
   m_outbox.clear();
+  m_outbox_fds.clear();
   for (auto& [id, reply] : pending) reply(why, nullptr);
   if (auto done = std::move(m_connected)) done(why);
   if (auto on_close = std::move(m_on_close)) on_close(why);
@@ -150,36 +208,53 @@ void QmpClient::close() {
 
 json::value qmp_call(const std::string& socket_path, const std::string& command, json::object arguments,
                      std::chrono::milliseconds timeout) {
+  QmpCallOptions o;
+  o.timeout = timeout;
+  return qmp_call(socket_path, command, std::move(arguments), o);
+}
+
+json::value qmp_call(const std::string& socket_path, const std::string& command, json::object arguments,
+                     const QmpCallOptions& options) {
   asio::io_context io;
   QmpClient client(io);
   std::string error;
   json::value result;
   bool finished = false;
+  auto end = [&](const std::string& why) {
+    if (finished) return;
+    error = why;
+    finished = true;
+    client.close();
+  };
+  if (options.on_event) client.set_event_handler(options.on_event);
   // Retrying the connection gets part of the time; the rest is for the answer.
-  const auto connect_for = std::min(timeout / 2, std::chrono::milliseconds(2000));
+  const auto connect_for = options.timeout.count() > 0 ? std::min(options.timeout / 2, std::chrono::milliseconds(2000))
+                                                       : std::chrono::milliseconds(2000);
   client.connect(socket_path, connect_for, [&](const std::string& err) {
     if (finished) return;
-    if (!err.empty()) {
-      error = err;
-      finished = true;
-      return;
-    }
+    if (!err.empty()) return end(err);
     client.execute(command, std::move(arguments), [&](const std::string& e, const json::value& r) {
-      if (finished) return;
-      error = e;
       result = r;
-      finished = true;
-      client.close();
+      end(e);
     });
   });
-  asio::steady_timer guard(io, timeout);
-  guard.async_wait([&](const boost::system::error_code& ec) {
-    if (!ec && !finished) {
-      error = "no answer on " + socket_path + " within " + std::to_string(timeout.count()) + " ms";
-      finished = true;
-      client.close();
-    }
-  });
+  asio::steady_timer guard(io);
+  if (options.timeout.count() > 0) {
+    guard.expires_after(options.timeout);
+    guard.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) end("no answer on " + socket_path + " within " + std::to_string(options.timeout.count()) + " ms");
+    });
+  }
+  asio::steady_timer watch(io);
+  std::function<void()> arm = [&] {
+    watch.expires_after(std::chrono::milliseconds(200));
+    watch.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || finished) return;
+      if (!options.keep_waiting()) return end(options.gone);
+      arm();
+    });
+  };
+  if (options.keep_waiting) arm();
   while (!finished && io.run_one()) {
   }
   if (!error.empty()) throw std::runtime_error(command + ": " + error);

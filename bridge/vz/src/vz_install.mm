@@ -483,7 +483,8 @@ InstallResult install_macos(const InstallOptions& options) {
                     reason_of(aux_error));
     if (std::string e = create_sparse_disk(dir / kDisk, options.disk_bytes); !e.empty()) return failed(e);
 
-    // 4. The installer, on the VM's own queue; progress is read here while it runs.
+    // 4. The installer, on the VM's own queue. Its NSProgress is fetched there too (VZ objects
+    //    belong to their VM's queue); the NSProgress itself is thread-safe and is polled here.
     kernel::Diagnostics problems;
     auto machine = VzMachine::create(installer_plan(dir, cpus, memory), {}, problems);
     if (!machine) {
@@ -493,19 +494,21 @@ InstallResult install_macos(const InstallOptions& options) {
     report(progress, "install", 0.0);
     NSURL* ipsw_url = [NSURL fileURLWithPath:ns_string(ipsw.string())];
     ObjcPtr<VZMacOSInstaller> installer;
+    ObjcPtr<NSProgress> installer_progress;
     auto finished = std::make_shared<std::promise<std::string>>();
     auto outcome = finished->get_future();
     std::string start_error;
     machine->run_on_queue([&] {
       VZVirtualMachine* vm = VZKIT_BRIDGE(VZVirtualMachine*, machine->native_handle());
       start_error = start_installer(vm, ipsw_url, installer, finished);
+      if (installer) installer_progress = [installer.get() progress];
     });
     std::string install_error;
     if (start_error.empty()) {
       double last = 0.0;  // reported above
       while (outcome.wait_for(kPollPeriod) != std::future_status::ready) {
         @autoreleasepool {
-          const double fraction = [[installer.get() progress] fractionCompleted];
+          const double fraction = [installer_progress.get() fractionCompleted];
           if (fraction != last) report(progress, "install", fraction);
           last = fraction;
         }

@@ -5,7 +5,12 @@
 // callback, and a state_changed event is sent whenever it differs from the last one seen.
 #include <vzkit/bridge/vz/objc_bridge.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -21,6 +26,7 @@ struct VzMachine::Impl {
   std::atomic<MachineState> state{MachineState::stopped};
   std::mutex handler_lock;
   EventHandler on_event;
+  bool macos_recovery = false;  // start with VZMacOSVirtualMachineStartOptions.startUpFromMacOSRecovery
 
   void emit(const MachineEvent& event) {
     EventHandler handler;
@@ -91,6 +97,15 @@ std::unique_ptr<VzMachine> VzMachine::create(const vzkit::vz::Configuration& pla
                                              kernel::Diagnostics& problems) {
   @autoreleasepool {
     auto impl = std::make_unique<Impl>();
+    if (options.macos_recovery && !(plan.platform && std::holds_alternative<vzkit::vz::MacPlatform>(*plan.platform))) {
+      kernel::Diagnostic d;
+      d.code = "vz.recovery-not-macos";
+      d.message = "only a macOS guest starts up from macOS Recovery, and this VM has no Mac platform";
+      d.hint = "run it without --recovery (a Linux guest's recovery is its own boot menu)";
+      problems = {d};
+      return nullptr;
+    }
+    impl->macos_recovery = options.macos_recovery;
     impl->built = build(plan, options);
     problems = validate_built(impl->built);
     if (!problems.empty()) return nullptr;
@@ -159,9 +174,20 @@ void finish(VzMachine::Impl* impl, const Completion& done, NSError* error) {
 void VzMachine::start(Completion done) {
   Impl* impl = m_impl.get();
   dispatch_async(impl->queue, ^{
-    [impl->vm.get() startWithCompletionHandler:^(NSError* error) {
+    void (^completion)(NSError*) = ^(NSError* error) {
       finish(impl, done, error);
-    }];
+    };
+#if VZKIT_HAS_MAC_GUESTS
+    if (impl->macos_recovery) {
+      // macOS 13, the minimum: no run-time guard needed.
+      VZMacOSVirtualMachineStartOptions* options = VZKIT_AUTORELEASE([[VZMacOSVirtualMachineStartOptions alloc] init]);
+      options.startUpFromMacOSRecovery = YES;
+      [impl->vm.get() startWithOptions:options completionHandler:completion];
+      impl->sync_state();
+      return;
+    }
+#endif
+    [impl->vm.get() startWithCompletionHandler:completion];
     impl->sync_state();
   });
 }
@@ -196,12 +222,155 @@ void VzMachine::stop(Completion done) {
   });
 }
 
+void VzMachine::connect_to_guest(std::uint32_t port, std::function<void(int, const std::string&)> done) const {
+  Impl* impl = m_impl.get();
+  auto handler = std::make_shared<std::function<void(int, const std::string&)>>(std::move(done));
+  dispatch_async(impl->queue, ^{
+    VZVirtioSocketDevice* device = nil;
+    for (id d in [impl->vm.get() socketDevices])
+      if ([d isKindOfClass:[VZVirtioSocketDevice class]]) {
+        device = d;
+        break;
+      }
+    if (!device) {
+      (*handler)(-1, "the virtual machine has no Virtio socket device");
+      return;
+    }
+    [device connectToPort:port
+        completionHandler:^(VZVirtioSocketConnection* connection, NSError* error) {
+          if (!connection) {
+            (*handler)(-1, "nothing answers on vsock port " + std::to_string(port) + " in the guest (" +
+                               Impl::message_of(error) + ")");
+            return;
+          }
+          // The connection closes its descriptor when it goes: keep a copy of our own.
+          const int fd = ::dup([connection fileDescriptor]);
+          const int err = errno;
+          [connection close];
+          (*handler)(fd, fd < 0 ? std::string("dup: ") + std::strerror(err) : std::string());
+        }];
+  });
+}
+
 void VzMachine::request_stop(Completion done) {
   Impl* impl = m_impl.get();
   dispatch_async(impl->queue, ^{
     NSError* error = nil;
     const bool delivered = [impl->vm.get() requestStopWithError:&error];
     finish(impl, done, delivered ? nil : error);
+  });
+}
+
+// ---- saving and restoring (macOS 14) ----
+
+namespace {
+
+const char* kNeeds14 = "saving and restoring a VM's state needs macOS 14 or later";
+
+/// Why this host or build cannot save at all, "" when it can.
+std::string save_unavailable() {
+#if VZKIT_HAS_MAC_GUESTS && VZKIT_SDK_AT_LEAST(14)
+  if (VZKIT_OS_AT_LEAST(14)) return {};
+  return std::string(kNeeds14) + "; this Mac runs an older macOS";
+#else
+  return std::string(kNeeds14) + " and Apple silicon; this vzkit was built without that API (macOS 13 SDK or Intel)";
+#endif
+}
+
+NSURL* file_url(const std::string& file) { return [NSURL fileURLWithPath:ns_string(file)]; }
+
+/// Completes `done` with why saving is unavailable here; false when it is available.
+bool refused_here(const Completion& done) {
+  const std::string why = save_unavailable();
+  if (why.empty()) return false;
+  done(why);
+  return true;
+}
+
+}  // namespace
+
+void VzMachine::check_save(SaveCheck done) {
+  Impl* impl = m_impl.get();
+  dispatch_async(impl->queue, ^{
+    const std::string unavailable = save_unavailable();
+    if (!unavailable.empty()) {
+      done("", {{"", unavailable}});
+      return;
+    }
+#if VZKIT_HAS_MAC_GUESTS && VZKIT_SDK_AT_LEAST(14)
+    if (VZKIT_OS_AT_LEAST(14)) {
+      NSError* error = nil;
+      if ([impl->built.configuration.get() validateSaveRestoreSupportWithError:&error]) {
+        done("", {});
+        return;
+      }
+      const auto d = map_validation_error(error, impl->built);
+      done("", {{d.path, reason_of(error)}});
+    }
+#endif
+  });
+}
+
+void VzMachine::save_state(const std::string& file_name, SaveProgress progress, Completion done) {
+  Impl* impl = m_impl.get();
+  const std::string file = file_name;  // a copy: the block runs after the caller returns
+  const std::uint64_t memory = [impl->built.configuration.get() memorySize];
+  dispatch_async(impl->queue, ^{
+    if (refused_here(done)) return;
+#if VZKIT_HAS_MAC_GUESTS && VZKIT_SDK_AT_LEAST(14)
+    if (VZKIT_OS_AT_LEAST(14)) {
+      VZVirtualMachine* vm = impl->vm.get();
+      // No lambdas inside the guard: clang checks @available per function body.
+      void (^save)(void) = ^{
+        if (progress) progress(0, memory);
+        [vm saveMachineStateToURL:file_url(file)
+                completionHandler:^(NSError* error) {
+                  if (!error && progress) progress(memory, memory);
+                  finish(impl, done, error);
+                }];
+        impl->sync_state();
+      };
+      if ([vm state] == VZVirtualMachineStateRunning) {
+        [vm pauseWithCompletionHandler:^(NSError* error) {
+          impl->sync_state();
+          if (error) {
+            done("cannot pause the machine: " + Impl::message_of(error));
+            return;
+          }
+          save();
+        }];
+        impl->sync_state();
+        return;
+      }
+      save();
+    }
+#endif
+  });
+}
+
+void VzMachine::restore_state(const std::string& file_name, Completion done) {
+  Impl* impl = m_impl.get();
+  const std::string file = file_name;  // a copy: the block runs after the caller returns
+  dispatch_async(impl->queue, ^{
+    if (refused_here(done)) return;
+#if VZKIT_HAS_MAC_GUESTS && VZKIT_SDK_AT_LEAST(14)
+    if (VZKIT_OS_AT_LEAST(14)) {
+      VZVirtualMachine* vm = impl->vm.get();
+      [vm restoreMachineStateFromURL:file_url(file)
+                   completionHandler:^(NSError* error) {
+                     impl->sync_state();
+                     if (error) {
+                       done("the saved state was not restored: " + Impl::message_of(error));
+                       return;
+                     }
+                     [vm resumeWithCompletionHandler:^(NSError* e) {
+                       finish(impl, done, e);
+                     }];
+                     impl->sync_state();
+                   }];
+      impl->sync_state();
+    }
+#endif
   });
 }
 

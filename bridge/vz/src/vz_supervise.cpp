@@ -15,7 +15,9 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <vector>
 #include <sstream>
 
 namespace vzkit::bridge::vz {
@@ -80,12 +82,25 @@ int supervise(const vzkit::vz::Configuration& plan, const SuperviseOptions& opti
     kernel::record_failure(options.run_dir, options.facts, why);
     return 1;
   }
+  // The plan's socket forwards (the guest agent's run/qga.sock): clients reach the guest's vsock ports.
+  std::vector<std::unique_ptr<SocketForwarder>> forwards;
+  for (const auto& f : plan.socket_forwards) {
+    try {
+      forwards.push_back(std::make_unique<SocketForwarder>(io, *machine, f));
+    } catch (const std::exception& e) {
+      const std::string why = e.what() + std::string(f.origin ? " (" + f.origin->plugin + " at " + f.origin->path + ")" : "");
+      std::cerr << "vzkit: error: " << why << "\n";
+      kernel::record_failure(options.run_dir, options.facts, why);
+      return 1;
+    }
+  }
   kernel::SuperviseOptions o;
   o.run_dir = options.run_dir;
   o.stop_grace = options.stop_grace;
   o.report = options.report;
   o.facts = options.facts;
   o.facts["console_log"] = options.console_to_stdout ? json::value(nullptr) : json::value(console_log.string());
+  o.restore_from = options.restore_from;
   return kernel::supervise(io, *machine, o);
 }
 

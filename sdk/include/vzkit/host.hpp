@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -63,7 +64,9 @@ struct PluginInfo {
   std::vector<std::string> engines;
   std::vector<std::string> slots;  ///< slots it fills ("boot-loader", "platform")
   std::string min_macos;           ///< VZ: the oldest macOS its classes run on
-  bool save_restore = false;       ///< VZ: the device survives saving and restoring a VM
+  bool save_restore = false;       ///< a VM with the device can be saved and restored on each of its engines
+  std::vector<std::string> save_restore_engines;  ///< the engines on which it can ("qemu", "vz")
+  std::map<std::string, std::string> save_restore_notes;  ///< per engine, why it can't (or a caveat)
   std::string abi;                 ///< the plugin ABI it was built for, "major.minor"
   std::string file;                ///< the shared library it came from
   std::string origin;              ///< which search-path entry found it
@@ -208,7 +211,21 @@ struct CreateOptions {
   /// $VZKIT_HOME/cache/ipsw and reused) or a local .ipsw file. The hardware model and machine
   /// identifier are made once and kept with the VM; CPUs and memory follow the image's needs.
   std::string macos;
-  std::string disk_size;  ///< the new sparse system disk, e.g. "64GiB" (--iso: required; --macos: 64GiB)
+  std::string disk_size;  ///< the new sparse system disk, e.g. "64GiB" (--iso: required; --macos: 64GiB;
+                          ///< --image: the copy grows to it, default the image's own size)
+  /// Boot a copy of this cloud disk image (raw: a bare ext4 root filesystem booted with its own
+  /// kernel and initrd, or a partitioned disk booted through EFI), configured by cloud-init: a
+  /// user, its SSH key, the host name, the guest agent and an SSH forward (docs/way-in.md).
+  std::string image;
+  /// With `image`: the OpenSSH public key (.pub) to authorize; default: a key made for this VM
+  /// (ssh_key and ssh_key.pub in its folder, mode 0600).
+  std::string ssh_key;
+  /// With `image`: cloud-init user-data of your own (#cloud-config or a script), added before
+  /// vzkit's part (which only appends users and keys).
+  std::string user_data;
+  std::string user = "vzkit";  ///< with `image`: the user cloud-init creates
+  /// Told what creating does as it goes, one line each ("copying IMAGE into the VM", ...).
+  std::function<void(const std::string&)> progress;
   int cpus = 2;           ///< with `installer`
   std::string memory = "4GiB";
   std::string engine;     ///< "" = default_engine()
@@ -230,9 +247,14 @@ struct RunOptions {
   bool console_input = false;  ///< forward this terminal's input to the guest console
   bool quiet = false;          ///< the supervisor prints no state changes
   int stop_timeout = 10;       ///< seconds the guest gets to power off after Ctrl-C
+  /// vz, macOS guests only: start up from macOS Recovery (VZMacOSVirtualMachineStartOptions);
+  /// prepare_run() refuses it for another guest or engine.
+  bool recovery = false;
   /// Asked (a yes/no question) before installing something the VM needs that the host lacks,
   /// such as Rosetta; unset, nothing is installed and prepare_run() says what is missing.
   std::function<bool(const std::string& question)> confirm;
+  /// Boot afresh, discarding the state `vzkit suspend` saved (without it, a suspended VM resumes).
+  bool fresh = false;
   /// The command that runs this program's supervising mode, which must pass the arguments
   /// vzkit appends to it on to supervise_main(); e.g. {"/proc/self/exe", "__supervise"}.
   std::vector<std::string> supervisor_command;
@@ -250,6 +272,9 @@ class PreparedRun {
   const std::string& accel() const;               ///< the accelerator chosen
   const std::string& accel_warning() const;       ///< why "auto" did not get KVM, if it did not
   const std::vector<Diagnostic>& warnings() const;
+  /// When the VM resumes from a saved state rather than booting: what to tell the user
+  /// ("resuming from the state saved at ... (512 MiB)"); "" when it boots.
+  const std::string& resuming() const;
   /// Replaces this process with the supervisor, attached to this terminal. Returns only when
   /// that fails (std::runtime_error).
   [[noreturn]] void exec_attached();
@@ -282,9 +307,12 @@ class Library {
   /// Deletes a stopped VM and all its files.
   void remove(const std::string& name) const;
   /// Asks the guest to power off (unless `force`), calling `on_asked` once it has been asked (the
-  /// wait begins); after `timeout` stops it by force, calling `on_timeout` first.
+  /// wait begins); after `timeout` stops it by force, calling `on_timeout` first. A VM with a guest
+  /// agent that has not powered off after a third of `timeout` (at most 10 s) is asked again
+  /// through its agent (guest-shutdown), calling `on_agent`: a guest ignoring the power button.
   StopOutcome stop(const std::string& name, bool force, std::chrono::seconds timeout,
-                   const std::function<void()>& on_timeout = {}, const std::function<void()>& on_asked = {}) const;
+                   const std::function<void()>& on_timeout = {}, const std::function<void()>& on_asked = {},
+                   const std::function<void()>& on_agent = {}) const;
   /// Pauses (CPUs stop, memory is kept) or resumes a running VM; returns the state reached.
   std::string pause(const std::string& name) const;
   std::string resume(const std::string& name) const;
@@ -354,7 +382,9 @@ class Host {
 
 }  // namespace vzkit::host
 
-// Disk operations on kept VMs: clone, set, convert.
+// The way into a running guest; disk operations on kept VMs (clone, set, convert); suspend and snapshots.
+#include <vzkit/host_access.hpp>
 #include <vzkit/host_disks.hpp>
+#include <vzkit/host_suspend.hpp>
 // Images: pull, push, clone from an image.
 #include <vzkit/host_images.hpp>

@@ -3,8 +3,10 @@
 // bridge/vz over VZVirtualMachine.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace vzkit {
@@ -19,6 +21,8 @@ enum class MachineState {
   pausing = 5,
   resuming = 6,
   stopping = 7,
+  saving = 8,     ///< its state is being written to a file (from paused, back to paused)
+  restoring = 9,  ///< its state is being read from a file (from stopped, to paused)
 };
 
 inline std::string_view to_string(MachineState s) {
@@ -31,6 +35,8 @@ inline std::string_view to_string(MachineState s) {
     case MachineState::pausing: return "pausing";
     case MachineState::resuming: return "resuming";
     case MachineState::stopping: return "stopping";
+    case MachineState::saving: return "saving";
+    case MachineState::restoring: return "restoring";
   }
   return "unknown";
 }
@@ -76,6 +82,37 @@ class Machine {
   virtual void request_stop(Completion done) = 0;
   /// Powers off at once; the guest gets no chance to shut down.
   virtual void stop(Completion done) = 0;
+
+  // ---- saving and restoring (VZ: macOS 14; QEMU: migration to a file) ----
+  // An engine that cannot save completes each of these with an error saying so.
+
+  /// Why this machine's state cannot be saved: one entry per device that blocks it (the plan
+  /// entry's origin path, e.g. "devices[2]", "" when the engine cannot say which) and the
+  /// engine's reason. Empty when it can be saved. Touches nothing.
+  struct SaveBlocker {
+    std::string path;
+    std::string reason;
+  };
+  using SaveCheck = std::function<void(const std::string& error, const std::vector<SaveBlocker>& blockers)>;
+  virtual void check_save(SaveCheck done) { done("this engine cannot save a machine's state", {}); }
+
+  /// Bytes of state written so far and the total expected (0 when unknown).
+  using SaveProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+  /// Pauses the machine (if it runs) and writes its state (CPUs, memory, devices) to `file`,
+  /// which must not exist; the machine stays paused, and may be resumed or stopped after. The
+  /// file is complete and flushed when `done` reports success. On failure the machine is left
+  /// paused and the caller removes the file.
+  virtual void save_state(const std::string& file, SaveProgress progress, Completion done) {
+    (void)file;
+    (void)progress;
+    done("this engine cannot save a machine's state");
+  }
+  /// Starts a stopped machine from a state saved by save_state() (with the same plan) instead
+  /// of booting it; it ends running.
+  virtual void restore_state(const std::string& file, Completion done) {
+    (void)file;
+    done("this engine cannot restore a machine's state");
+  }
 };
 
 }  // namespace vzkit

@@ -54,6 +54,11 @@ struct Context {
   /// True when the VM is being created or run: create the files the plan names (copy a
   /// variable store template, create a sparse disk). False for plan and validate: describe only.
   bool materialize = false;
+  /// What the engine reported about the host the VM is validated for, when known (for vz the
+  /// runner's `--host-bounds`: {"macos_major": 15, "nested_virtualization_supported": false, ...},
+  /// see bridge/vz); empty otherwise (planning on another machine, or an older vzkit). Check a
+  /// feature against it only when the key is present: the engine checks again when it runs.
+  json::object host;
 
   /// An absolute path for a path from the spec (relative to the spec's folder).
   std::string resolve(std::string_view p) const;

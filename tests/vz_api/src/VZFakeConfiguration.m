@@ -73,7 +73,7 @@ FAKE_COPY(VZGenericMachineIdentifier *, machineIdentifier, setMachineIdentifier,
 FAKE_BOOL(isNestedVirtualizationEnabled, setNestedVirtualizationEnabled, @"nestedVirtualizationEnabled")
 + (BOOL)isNestedVirtualizationSupported
 {
-    return NO;  // the fake host models an M1/M2 (nested virtualization needs M3 or later)
+    return VZFakeHostSettings()->nestedVirtualizationSupported;
 }
 @end
 
@@ -132,13 +132,6 @@ FAKE_ROOT_METHODS
     VZFakeRecordCreation(self, "initWithURL:", [NSArray arrayWithObject:URL]);
     return self;
 }
-- (instancetype)initWithContentsOfURL:(NSURL *)URL
-{
-    self = [super init];
-    VZFakeSet(self, @"URL", URL);
-    VZFakeRecordCreation(self, "initWithContentsOfURL:", [NSArray arrayWithObject:URL]);
-    return self;
-}
 - (instancetype)initCreatingStorageAtURL:(NSURL *)URL
                            hardwareModel:(VZMacHardwareModel *)hardwareModel
                                  options:(VZMacAuxiliaryStorageInitializationOptions)options
@@ -165,6 +158,17 @@ FAKE_ROOT_METHODS
     return self;
 }
 FAKE_READONLY(NSURL *, URL, @"URL")
+@end
+
+// Declared by the SDK in a category of its own (deprecated since macOS 13 for -initWithURL:).
+@implementation VZMacAuxiliaryStorage (VZDeprecated)
+- (instancetype)initWithContentsOfURL:(NSURL *)URL
+{
+    self = [super init];
+    VZFakeSet(self, @"URL", URL);
+    VZFakeRecordCreation(self, "initWithContentsOfURL:", [NSArray arrayWithObject:URL]);
+    return self;
+}
 @end
 
 @implementation VZMacPlatformConfiguration
@@ -764,8 +768,9 @@ FAKE_READONLY(NSString *, name, @"name")
 {
     self = [super init];
     if (VZFakeHostSettings()->rosettaAvailability != VZLinuxRosettaAvailabilityInstalled) {
-        // UNCONFIRMED: the code and text VZ uses when Rosetta is missing.
-        set_error(error, VZFakeError(VZErrorNotSupported, @"Rosetta is not installed on this host."));
+        // The code is the one Apple's sample catches (VZErrorInvalidVirtualMachineConfiguration);
+        // the text is UNCONFIRMED.
+        set_error(error, VZFakeError(VZErrorInvalidVirtualMachineConfiguration, @"Rosetta is not installed on this host."));
         [self release];
         return nil;
     }

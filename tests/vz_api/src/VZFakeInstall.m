@@ -291,7 +291,13 @@ FAKE_ROOT_METHODS
     return self;
 }
 
-FAKE_READONLY(NSProgress *, progress, @"progress")
+// VZ asserts queue affinity on its objects: the installer's progress object is fetched on the VM's
+// queue (the NSProgress itself may then be read anywhere, as NSProgress is thread-safe).
+- (NSProgress *)progress
+{
+    check_queue([self virtualMachine], "progress");
+    return VZFakeGet(self, @"progress");
+}
 FAKE_READONLY(VZVirtualMachine *, virtualMachine, @"virtualMachine")
 FAKE_READONLY(NSURL *, restoreImageURL, @"restoreImageURL")
 

@@ -23,6 +23,8 @@ void VZFakeRecordCreation(id object, const char *initializer, NSArray *_Nullable
 void VZFakeRecordCall(id receiver, const char *selector, NSInteger state);
 /// Clears the installation settings (VZFakeSetLatestRestoreImageURL, VZFakeSetInstallFailure).
 void VZFakeResetInstallation(void);
+/// Forgets the guest's socket listeners (VZFakeSetGuestSocketListener).
+void VZFakeResetSockets(void);
 /// An NSError in VZErrorDomain with Apple's failure-reason key set.
 NSError *VZFakeError(NSInteger code, NSString *reason);
 /// A nil-safe argument for VZFakeRecordCreation.
@@ -36,6 +38,8 @@ typedef struct {
     NSInteger rosettaAvailability;
     BOOL virtualizationSupported;
     BOOL guestIgnoresStopRequests;
+    BOOL nestedVirtualizationSupported;
+    BOOL entitled;
 } VZFakeHost;
 
 VZFakeHost *VZFakeHostSettings(void);

@@ -23,10 +23,14 @@ static void default_host(void)
     host.rosettaAvailability = 2;
     host.virtualizationSupported = YES;
     host.guestIgnoresStopRequests = NO;
+    host.nestedVirtualizationSupported = NO;  // an M1/M2 Mac (nested virtualization needs M3 or later)
+    host.entitled = YES;
 }
 
 extern int VZFakeValidationLinked;
 __attribute__((used)) static int *const keep_validation_linked = &VZFakeValidationLinked;
+extern int VZFakeSaveRestoreLinked;
+__attribute__((used)) static int *const keep_save_restore_linked = &VZFakeSaveRestoreLinked;
 
 static void make_store(void)
 {
@@ -144,10 +148,18 @@ NSError *VZFakeError(NSInteger code, NSString *reason)
     NSString *description = code == VZErrorInvalidVirtualMachineConfiguration
         ? [@"Invalid virtual machine configuration. " stringByAppendingString:reason]
         : reason;
-    NSDictionary *info = [NSDictionary dictionaryWithObjectsAndKeys:
-        description, NSLocalizedDescriptionKey,
-        reason, NSLocalizedFailureReasonErrorKey,
-        nil];
+    // As the framework's validation errors: {NSLocalizedFailure = "Invalid virtual machine
+    // configuration.", NSLocalizedFailureReason = the reason}, the description both together.
+    NSDictionary *info = code == VZErrorInvalidVirtualMachineConfiguration
+        ? [NSDictionary dictionaryWithObjectsAndKeys:
+              description, NSLocalizedDescriptionKey,
+              @"Invalid virtual machine configuration.", @"NSLocalizedFailure",
+              reason, NSLocalizedFailureReasonErrorKey,
+              nil]
+        : [NSDictionary dictionaryWithObjectsAndKeys:
+              description, NSLocalizedDescriptionKey,
+              reason, NSLocalizedFailureReasonErrorKey,
+              nil];
     return [NSError errorWithDomain:VZErrorDomain code:code userInfo:info];
 }
 
@@ -162,6 +174,7 @@ void VZFakeReset(void)
     default_host();
     [lock unlock];
     VZFakeResetInstallation();
+    VZFakeResetSockets();
     // Released outside the lock: deallocating objects take it again.
     [old_creations release];
     [old_calls release];
@@ -277,3 +290,5 @@ void VZFakeSetHardwareModelSupported(BOOL supported) { VZFakeHostSettings()->har
 void VZFakeSetRosettaAvailability(NSInteger availability) { VZFakeHostSettings()->rosettaAvailability = availability; }
 void VZFakeSetVirtualizationSupported(BOOL supported) { VZFakeHostSettings()->virtualizationSupported = supported; }
 void VZFakeSetGuestIgnoresStopRequests(BOOL ignores) { VZFakeHostSettings()->guestIgnoresStopRequests = ignores; }
+void VZFakeSetNestedVirtualizationSupported(BOOL supported) { VZFakeHostSettings()->nestedVirtualizationSupported = supported; }
+void VZFakeSetVirtualizationEntitlement(BOOL entitled) { VZFakeHostSettings()->entitled = entitled; }

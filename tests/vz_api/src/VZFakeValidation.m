@@ -1,7 +1,7 @@
 // validateWithError: of the recording fake: the rules of VZ-API.md §20 that can be checked from
 // the object graph alone. Failures are NSErrors in VZErrorDomain, code 2, with the reason in
-// NSLocalizedFailureReasonErrorKey. Apple's wording is used where it is known (marked [OBS]);
-// the other reasons are vzkit's guesses at the style (UNCONFIRMED).
+// NSLocalizedFailureReasonErrorKey. Apple's wording is used where it is known (marked [OBS]: seen
+// in the errors of real runs); the other reasons are vzkit's guesses at the style (UNCONFIRMED).
 #import "VZFakeInternal.h"
 
 // This file holds only a category, which a static-library link would drop; VZFakeStore.m refers
@@ -34,6 +34,10 @@ static NSUInteger count_of_class(NSArray *array, Class cls)
 - (BOOL)validateWithError:(NSError **)error
 {
     VZFakeHost *host = VZFakeHostSettings();
+    if (!host->entitled)  // [OBS], with typographic quotes
+        return fail(error, [NSString stringWithUTF8String:"The process doesn\xE2\x80\x99t have the "
+                                                          "\xE2\x80\x9C" "com.apple.security.virtualization"
+                                                          "\xE2\x80\x9D entitlement."]);
     if (!host->virtualizationSupported)
         return fail(error, @"Virtualization is not available on this hardware.");
 
@@ -44,7 +48,7 @@ static NSUInteger count_of_class(NSArray *array, Class cls)
     if (!bootLoader)
         return fail(error, @"A boot loader must be specified.");
     if ([bootLoader isKindOfClass:[VZMacOSBootLoader class]] != mac)
-        return fail(error, @"The boot loader is not compatible with the platform.");
+        return fail(error, @"The boot loader is invalid.");  // [OBS]
 
     // CPU and memory.
     if ([self CPUCount] < host->minCPU)
@@ -78,7 +82,7 @@ static NSUInteger count_of_class(NSArray *array, Class cls)
     // Storage.
     for (VZStorageDeviceConfiguration *device in [self storageDevices]) {
         if (![device attachment])
-            return fail(error, @"A storage device has no attachment.");
+            return fail(error, @"The storage device attachment is invalid.");  // [OBS]
         if ([device isKindOfClass:[VZVirtioBlockDeviceConfiguration class]]) {
             NSString *identifier = [(VZVirtioBlockDeviceConfiguration *)device blockDeviceIdentifier];
             if (identifier && ![VZVirtioBlockDeviceConfiguration validateBlockDeviceIdentifier:identifier error:NULL])

@@ -9,6 +9,19 @@ FAKE_ROOT_METHODS
 FAKE_STRONG(VZNetworkDeviceAttachment *, attachment, setAttachment, @"attachment")
 @end
 
+@implementation VZVirtualMachineView
+FAKE_ROOT_METHODS
+- (instancetype)init
+{
+    self = [super init];
+    VZFakeRecordCreation(self, "init", nil);
+    return self;
+}
+FAKE_STRONG(VZVirtualMachine *, virtualMachine, setVirtualMachine, @"virtualMachine")
+FAKE_BOOL(capturesSystemKeys, setCapturesSystemKeys, @"capturesSystemKeys")
+FAKE_BOOL(automaticallyReconfiguresDisplay, setAutomaticallyReconfiguresDisplay, @"automaticallyReconfiguresDisplay")
+@end
+
 @implementation VZVirtualMachineStartOptions
 FAKE_ROOT_METHODS
 @end
@@ -22,6 +35,7 @@ typedef void (^Completion)(NSError *);
 @interface VZVirtualMachine (VZFakePrivate)
 - (dispatch_queue_t)queue;
 - (void)checkQueue:(const char *)selector;
+- (void)startNow:(void (^)(NSError *))completionHandler;
 - (void)setStateValue:(VZVirtualMachineState)state;
 - (void)later:(dispatch_block_t)body;
 - (void)rejectWith:(Completion)completionHandler;
@@ -151,6 +165,11 @@ typedef void (^Completion)(NSError *);
 {
     [self checkQueue:"startWithCompletionHandler:"];
     VZFakeRecordCall(self, "startWithCompletionHandler:", [self state]);
+    [self startNow:completionHandler];
+}
+
+- (void)startNow:(void (^)(NSError *))completionHandler
+{
     if (![self canStart]) {
         [self rejectWith:completionHandler];
         return;
@@ -174,8 +193,14 @@ typedef void (^Completion)(NSError *);
 - (void)startWithOptions:(VZVirtualMachineStartOptions *)options completionHandler:(void (^)(NSError *))completionHandler
 {
     [self checkQueue:"startWithOptions:completionHandler:"];
-    VZFakeSet(self, @"startOptions", options);
-    [self startWithCompletionHandler:completionHandler];
+    VZFakeRecordCall(self, "startWithOptions:completionHandler:", [self state]);
+    // UNCONFIRMED: how VZ refuses Mac start options for a VM that is not on the Mac platform.
+    if ([options isKindOfClass:[VZMacOSVirtualMachineStartOptions class]] &&
+        ![[(VZVirtualMachineConfiguration *)VZFakeGet(self, @"configuration") platform]
+            isKindOfClass:[VZMacPlatformConfiguration class]])
+        [NSException raise:NSInvalidArgumentException format:@"macOS start options need a macOS virtual machine."];
+    VZFakeSet(self, @"startOptions", [[options copy] autorelease]);
+    [self startNow:completionHandler];
 }
 
 - (void)stopWithCompletionHandler:(void (^)(NSError *))completionHandler

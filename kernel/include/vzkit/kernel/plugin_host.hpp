@@ -56,10 +56,15 @@ struct Manifest {
   std::optional<int> max_instances;
   std::string min_macos;                      ///< minimum host macOS for its VZ classes ("" = none)
   std::vector<std::string> vz_classes;
-  bool save_restore = true;                   ///< a VM using it can be saved and restored
+  bool save_restore = true;                   ///< a VM using it can be saved and restored on every engine it has
+  /// "save_restore": {"qemu": true, "vz": false} gives it per engine; a bool means all engines.
+  std::map<std::string, bool> save_restore_by_engine;
+  std::map<std::string, std::string> save_restore_notes;  ///< "save_restore_notes": why not, per engine
   std::map<std::string, std::string> engine_notes;  ///< why it cannot run on an engine it lacks
 
   bool supports(std::string_view engine) const;
+  /// Whether a VM with this device can be saved and restored on `engine`.
+  bool saves_on(const std::string& engine) const;
 };
 
 /// One plugin: what its scan found, and its hooks, which load the file into this process the

@@ -30,6 +30,11 @@ struct SuperviseOptions {
   boost::json::object facts;
   /// Engine-specific facts read at each state change (e.g. the QEMU process id).
   std::function<void(boost::json::object&)> more_facts;
+  /// Start the machine from the saved state in this folder (saved_state.hpp) instead of booting
+  /// it. Once it runs again the folder is removed (the guest's disks move on), the guest's clock
+  /// is set through run/qga.sock when there is one, and `on_restored` is called.
+  std::filesystem::path restore_from;
+  std::function<void()> on_restored;
 };
 
 /// Runs `machine` (not started yet) on `io` until it stops. Returns 0 when it stopped in order
@@ -45,7 +50,8 @@ boost::json::object read_state(const std::filesystem::path& run_dir);
 
 /// A control socket speaking the subset of QMP that vzkit's commands use, for an engine that has
 /// no monitor of its own (VZ): the greeting, qmp_capabilities, query-status, system_powerdown
-/// (request_stop), quit (stop), stop (pause) and cont (resume); anything else is answered with a
+/// (request_stop), quit (stop), stop (pause) and cont (resume), and the commands of
+/// state_commands.hpp that save the machine's state (vzkit-check-save, vzkit-save); anything else is answered with a
 /// GenericError naming the command. One JSON object per line, replies carry the request's "id".
 class ControlServer {
  public:

@@ -46,8 +46,10 @@ std::string host_arch();
 /// (aarch64 for vz; the host's for qemu).
 std::string effective_arch(const Spec& spec, std::string_view engine);
 
-/// Context object handed to plugin hooks for one device.
+/// Context object handed to plugin hooks for one device. `host`: what the engine reported about
+/// this host (ValidateOptions::host_bounds), passed on as the context's "host" when not empty.
 boost::json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
-                                   const std::string& bundle_dir, bool materialize);
+                                   const std::string& bundle_dir, bool materialize,
+                                   const boost::json::object* host = nullptr);
 
 }  // namespace vzkit::kernel

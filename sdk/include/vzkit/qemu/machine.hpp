@@ -78,6 +78,9 @@ struct Machine {
   std::optional<std::string> type;        ///< q35, microvm, virt
   std::optional<std::string> accel;       ///< tcg, kvm, hvf
   std::optional<std::string> cpu;         ///< -cpu
+  /// CPU properties appended to -cpu (e.g. "vmx=on"), so several plugins can each add one while
+  /// the kernel picks the model; with no cpu set they apply to QEMU's default, qemu64.
+  std::vector<std::string> cpu_features;
   std::optional<std::uint64_t> smp;       ///< -smp
   std::optional<std::uint64_t> memory_mib;  ///< -m
   Properties machine_properties;          ///< extra -machine properties (smm=on, memory-backend=mem)

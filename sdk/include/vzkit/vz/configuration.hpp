@@ -326,6 +326,19 @@ struct VirtioSocketDevice {
 /// VZSocketDeviceConfiguration (macOS 11.0).
 using SocketDevice = std::variant<VirtioSocketDevice>;
 
+/// Not a VZ class: a unix socket on the host that the VZ runner listens on while the VM runs,
+/// connecting each client to `port` in the guest through the VM's VZVirtioSocketDevice
+/// (connectToPort:completionHandler:) and relaying bytes both ways. The plan must have a socket
+/// device. This is how the guest agent's vsock channel reaches `vzkit exec` (docs/way-in.md).
+struct SocketForward {
+    /// The guest's vsock port (a program in the guest listens on it).
+    std::uint32_t port = 0;
+    /// The unix socket the runner creates (at most 103 bytes on macOS).
+    std::string socket_path;
+    std::optional<Origin> origin;
+    bool operator==(const SocketForward&) const = default;
+};
+
 // =================================================================================================
 // Directory sharing
 // =================================================================================================
@@ -550,6 +563,8 @@ struct Configuration {
     std::vector<AudioDevice> audio_devices;
     std::vector<ConsoleDevice> console_devices;
     std::vector<USBController> usb_controllers;
+    /// vzkit's own: unix sockets the runner bridges to guest vsock ports (no VZ class).
+    std::vector<SocketForward> socket_forwards;
     bool operator==(const Configuration&) const = default;
 };
 

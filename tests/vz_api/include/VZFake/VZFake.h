@@ -59,6 +59,19 @@ void VZFakeSetRosettaAvailability(NSInteger availability);
 void VZFakeSetVirtualizationSupported(BOOL supported);
 /// When YES the fake guest ignores requestStopWithError: (as macOS 12 guests did); default NO.
 void VZFakeSetGuestIgnoresStopRequests(BOOL ignores);
+/// VZGenericPlatformConfiguration.nestedVirtualizationSupported (default NO, as on an M1 or M2 Mac).
+void VZFakeSetNestedVirtualizationSupported(BOOL supported);
+/// Whether this process holds com.apple.security.virtualization (default YES). Without it
+/// validateWithError: fails first, with code 2 and Apple's reason naming the entitlement.
+void VZFakeSetVirtualizationEntitlement(BOOL entitled);
+
+/// Stands in for a program in the guest listening on vsock `port`: each -[VZVirtioSocketDevice
+/// connectToPort:completionHandler:] to it makes a connected socket pair, hands the guest's end to
+/// `accept` (on a queue of its own; the block owns that descriptor) and the host's end to the
+/// VZVirtioSocketConnection. nil stops listening. Connecting to a port nobody listens on, or
+/// while the VM is not running, fails with NSPOSIXErrorDomain ECONNRESET (UNCONFIRMED: the code
+/// the framework reports). VZFakeReset clears every listener.
+void VZFakeSetGuestSocketListener(uint32_t port, void (^_Nullable accept)(int fd));
 
 // ---- macOS installation -------------------------------------------------------------------------
 //

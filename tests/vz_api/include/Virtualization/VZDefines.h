@@ -29,6 +29,9 @@
 #ifndef API_DEPRECATED
 #define API_DEPRECATED(...)
 #endif
+#ifndef API_DEPRECATED_WITH_REPLACEMENT
+#define API_DEPRECATED_WITH_REPLACEMENT(...)
+#endif
 #ifndef NS_SWIFT_NAME
 #define NS_SWIFT_NAME(...)
 #endif

@@ -73,7 +73,7 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 
 VZ_EXPORT API_AVAILABLE(macos(13.0))
 @interface VZGenericMachineIdentifier : NSObject <NSCopying>
-- (instancetype)init NS_DESIGNATED_INITIALIZER;
+- (instancetype)init;
 - (nullable instancetype)initWithDataRepresentation:(NSData *)dataRepresentation;
 @property (readonly, copy) NSData *dataRepresentation;
 @end
@@ -99,7 +99,7 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 
 VZ_EXPORT API_AVAILABLE(macos(12.0))
 @interface VZMacMachineIdentifier : NSObject <NSCopying>
-- (instancetype)init NS_DESIGNATED_INITIALIZER;
+- (instancetype)init;
 - (nullable instancetype)initWithDataRepresentation:(NSData *)dataRepresentation;
 @property (readonly, copy) NSData *dataRepresentation;
 @end
@@ -112,10 +112,13 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 @interface VZMacAuxiliaryStorage : NSObject
 + (instancetype)new NS_UNAVAILABLE;
 - (instancetype)init NS_UNAVAILABLE;
-- (instancetype)initWithURL:(NSURL *)URL NS_DESIGNATED_INITIALIZER API_AVAILABLE(macos(13.0));
+- (instancetype)initWithURL:(NSURL *)URL API_AVAILABLE(macos(13.0));
 - (nullable instancetype)initCreatingStorageAtURL:(NSURL *)URL hardwareModel:(VZMacHardwareModel *)hardwareModel options:(VZMacAuxiliaryStorageInitializationOptions)options error:(NSError **)error;
-- (instancetype)initWithContentsOfURL:(NSURL *)URL API_DEPRECATED("Use initWithURL: instead.", macos(12.0, API_TO_BE_DEPRECATED));
 @property (readonly, copy) NSURL *URL;
+@end
+
+@interface VZMacAuxiliaryStorage (VZDeprecated)
+- (instancetype)initWithContentsOfURL:(NSURL *)URL API_DEPRECATED_WITH_REPLACEMENT("initWithURL:", macos(12.0, 13.0));
 @end
 
 VZ_EXPORT API_AVAILABLE(macos(12.0))
@@ -154,7 +157,7 @@ VZ_EXPORT API_AVAILABLE(macos(13.0))
 @interface VZEFIVariableStore : NSObject
 + (instancetype)new NS_UNAVAILABLE;
 - (instancetype)init NS_UNAVAILABLE;
-- (instancetype)initWithURL:(NSURL *)URL NS_DESIGNATED_INITIALIZER;
+- (instancetype)initWithURL:(NSURL *)URL;
 - (nullable instancetype)initCreatingVariableStoreAtURL:(NSURL *)URL options:(VZEFIVariableStoreInitializationOptions)options error:(NSError **)error;
 @property (readonly, copy) NSURL *URL;
 @end
@@ -252,11 +255,12 @@ VZ_EXPORT API_AVAILABLE(macos(11.0))
 + (instancetype)randomLocallyAdministeredAddress;
 @property (readonly) ether_addr_t ethernetAddress;
 @property (readonly, copy) NSString *string;
-@property (readonly, getter=isBroadcastAddress) BOOL broadcastAddress;
-@property (readonly, getter=isMulticastAddress) BOOL multicastAddress;
-@property (readonly, getter=isUnicastAddress) BOOL unicastAddress;
-@property (readonly, getter=isLocallyAdministeredAddress) BOOL locallyAdministeredAddress;
-@property (readonly, getter=isUniversallyAdministeredAddress) BOOL universallyAdministeredAddress;
+// The SDK names these properties with their "is" (property and getter alike).
+@property (readonly, getter=isBroadcastAddress) BOOL isBroadcastAddress;
+@property (readonly, getter=isMulticastAddress) BOOL isMulticastAddress;
+@property (readonly, getter=isUnicastAddress) BOOL isUnicastAddress;
+@property (readonly, getter=isLocallyAdministeredAddress) BOOL isLocallyAdministeredAddress;
+@property (readonly, getter=isUniversallyAdministeredAddress) BOOL isUniversallyAdministeredAddress;
 @end
 
 VZ_EXPORT API_AVAILABLE(macos(11.0))
@@ -520,7 +524,7 @@ VZ_EXPORT API_AVAILABLE(macos(13.0))
 
 VZ_EXPORT API_AVAILABLE(macos(13.0))
 @interface VZVirtioGraphicsDeviceConfiguration : VZGraphicsDeviceConfiguration
-- (instancetype)init NS_DESIGNATED_INITIALIZER;
+- (instancetype)init;
 @property (copy) NSArray<VZVirtioGraphicsScanoutConfiguration *> *scanouts;
 @end
 
@@ -537,7 +541,7 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 
 VZ_EXPORT API_AVAILABLE(macos(12.0))
 @interface VZMacGraphicsDeviceConfiguration : VZGraphicsDeviceConfiguration
-- (instancetype)init NS_DESIGNATED_INITIALIZER;
+- (instancetype)init;
 @property (copy) NSArray<VZMacGraphicsDisplayConfiguration *> *displays;
 @end
 
@@ -714,6 +718,27 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 @property (nullable, strong) VZNetworkDeviceAttachment *attachment;
 @end
 
+VZ_EXPORT API_AVAILABLE(macos(11.0))
+@interface VZSocketDevice : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
+@end
+
+VZ_EXPORT API_AVAILABLE(macos(11.0))
+@interface VZVirtioSocketConnection : NSObject
++ (instancetype)new NS_UNAVAILABLE;
+- (instancetype)init NS_UNAVAILABLE;
+- (void)close;
+@property (readonly) uint32_t destinationPort;
+@property (readonly) uint32_t sourcePort;
+@property (readonly) int fileDescriptor;
+@end
+
+VZ_EXPORT API_AVAILABLE(macos(11.0))
+@interface VZVirtioSocketDevice : VZSocketDevice
+- (void)connectToPort:(uint32_t)port completionHandler:(void (^)(VZVirtioSocketConnection * _Nullable connection, NSError * _Nullable error))completionHandler;
+@end
+
 API_AVAILABLE(macos(11.0))
 @protocol VZVirtualMachineDelegate <NSObject>
 @optional
@@ -747,6 +772,7 @@ VZ_EXPORT API_AVAILABLE(macos(11.0))
 @property (readonly) BOOL canPause;
 @property (readonly) BOOL canResume;
 @property (readonly) BOOL canRequestStop;
+@property (readonly, copy) NSArray<VZSocketDevice *> *socketDevices;
 - (void)startWithCompletionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler;
 - (void)startWithOptions:(VZVirtualMachineStartOptions *)options completionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler API_AVAILABLE(macos(13.0));
 - (void)stopWithCompletionHandler:(void (^)(NSError * _Nullable errorOrNil))completionHandler API_AVAILABLE(macos(12.0));
@@ -800,13 +826,19 @@ VZ_EXPORT API_AVAILABLE(macos(12.0))
 // View (AppKit)
 // =================================================================================================
 
-#if defined(__APPLE__)
+// An NSView in the SDK. AppKit is not there on Linux, so the model makes it a plain object with
+// the same properties: what the window app sets on its view is built and checked there too.
 VZ_EXPORT API_AVAILABLE(macos(12.0))
+#if defined(__APPLE__)
 @interface VZVirtualMachineView : NSView
+#else
+@interface VZVirtualMachineView : NSObject
+#endif
 @property (nullable, strong) VZVirtualMachine *virtualMachine;
 @property BOOL capturesSystemKeys;
 @property BOOL automaticallyReconfiguresDisplay API_AVAILABLE(macos(14.0));
 @end
-#endif
 
 NS_ASSUME_NONNULL_END
+
+#import <Virtualization/VZSaveRestore.h>

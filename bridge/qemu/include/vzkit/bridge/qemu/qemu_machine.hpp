@@ -35,6 +35,8 @@ struct RunOptions {
   /// Names the key of the spec a failing value sits at, for the message when QEMU does not start
   /// (the host port of a forward, a disk image); unset: the device's path.
   SpecPathOf spec_path_of;
+  /// Start QEMU waiting for an incoming migration (`-incoming defer`), as restore_state() does.
+  bool incoming = false;
 };
 
 /// The command line QEMU runs with: the plan's argv plus the engine's run-time options (QMP
@@ -53,6 +55,18 @@ struct RunFiles {
   std::filesystem::path qemu_log() const { return dir / "qemu.log"; }
 };
 
+/// A port forward of user-mode networking as QEMU set it up (a host port of 0 in the plan is the
+/// free port QEMU chose), read over QMP before the CPUs start.
+struct Forward {
+  std::string protocol;  ///< "tcp" or "udp"
+  std::string host_address;
+  int host_port = 0;
+  int guest_port = 0;
+};
+
+/// The forwards listed by QEMU's `info usernet` (HMP) output.
+std::vector<Forward> parse_usernet(const std::string& info_usernet);
+
 class QemuMachine final : public vzkit::Machine {
  public:
   QemuMachine(boost::asio::io_context& io, vzkit::qemu::Machine plan, RunOptions options);
@@ -65,10 +79,18 @@ class QemuMachine final : public vzkit::Machine {
   void resume(Completion done) override;
   void request_stop(Completion done) override;
   void stop(Completion done) override;
+  /// Migration blockers from QEMU (query-migrate "blocked-reasons"), mapped to the plan's devices.
+  void check_save(SaveCheck done) override;
+  /// Migration to the file (migration.hpp); the machine is paused first and stays paused.
+  void save_state(const std::string& file, SaveProgress progress, Completion done) override;
+  /// Starts QEMU with `-incoming defer`, loads the file, then runs the CPUs.
+  void restore_state(const std::string& file, Completion done) override;
 
   /// Process id of QEMU while it runs, else -1.
   int qemu_pid() const;
   const std::vector<std::string>& argv() const { return m_argv; }
+  /// The port forwards of the running machine (empty before it runs, or without any).
+  const std::vector<Forward>& forwards() const { return m_forwards; }
 
  private:
   struct Impl;
@@ -76,6 +98,7 @@ class QemuMachine final : public vzkit::Machine {
   MachineState m_state = MachineState::stopped;
   EventHandler m_on_event;
   std::vector<std::string> m_argv;
+  std::vector<Forward> m_forwards;
   friend struct Impl;
 };
 

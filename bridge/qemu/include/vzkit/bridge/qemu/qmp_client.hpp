@@ -33,6 +33,9 @@ class QmpClient {
   /// Sends a command; `reply` runs when its answer arrives (or with an error if the connection
   /// closes first).
   void execute(const std::string& command, boost::json::object arguments, Reply reply);
+  /// The same, passing the open descriptor `fd` along with the command (SCM_RIGHTS), as QMP's
+  /// getfd and add-fd expect. The descriptor is duplicated by QEMU; the caller still owns it.
+  void execute_with_fd(const std::string& command, boost::json::object arguments, int fd, Reply reply);
   void set_event_handler(EventHandler handler) { m_on_event = std::move(handler); }
   /// Called once when the connection ends (QEMU exited or closed it).
   void set_close_handler(Done handler) { m_on_close = std::move(handler); }
@@ -58,6 +61,7 @@ class QmpClient {
   std::uint64_t m_next_id = 1;
   std::map<std::uint64_t, Reply> m_pending;
   std::deque<std::string> m_outbox;
+  std::deque<int> m_outbox_fds;  ///< the descriptor sent with each outbox entry, -1 for none
   EventHandler m_on_event;
   Done m_on_close;
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
@@ -68,5 +72,17 @@ class QmpClient {
 boost::json::value qmp_call(const std::string& socket_path, const std::string& command,
                             boost::json::object arguments = {},
                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// How qmp_call() waits for a command that takes long (saving a machine's state).
+struct QmpCallOptions {
+  std::chrono::milliseconds timeout{10000};  ///< for the answer; 0: no limit
+  QmpClient::EventHandler on_event;          ///< the events that arrive meanwhile
+  /// Asked every 200 ms while waiting; false ends the call with `gone` as its error (the process
+  /// that should answer died without closing the socket).
+  std::function<bool()> keep_waiting;
+  std::string gone = "the other end went away before it answered";
+};
+boost::json::value qmp_call(const std::string& socket_path, const std::string& command, boost::json::object arguments,
+                            const QmpCallOptions& options);
 
 }  // namespace vzkit::bridge::qemu

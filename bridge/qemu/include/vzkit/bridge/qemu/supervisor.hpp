@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace vzkit::bridge::qemu {
@@ -21,7 +22,14 @@ struct SuperviseOptions {
   bool report = true;
   /// Extra facts recorded in state.json (accelerator, bundle, ...).
   boost::json::object facts;
+  /// Resume from this saved state instead of booting; `on_restored` runs once the guest runs.
+  std::filesystem::path restore_from;
+  std::function<void()> on_restored;
 };
+
+/// The socket where the supervisor itself answers vzkit's control commands (those QEMU's own
+/// monitor at run/ctl.sock does not know: saving the machine's state, state_commands.hpp).
+inline std::filesystem::path supervisor_socket(const std::filesystem::path& run_dir) { return run_dir / "vzkit.sock"; }
 
 /// Runs `plan` until it stops. Returns 0 when the machine stopped in order (the guest powered
 /// off, or a stop was requested), 1 when it failed.

@@ -10,6 +10,7 @@
 #include <vzkit/machine.hpp>
 #include <vzkit/vz/configuration.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -36,6 +37,10 @@ struct BuildOptions {
   /// needs that (UNCONFIRMED whether it is required or only recommended); the program must then
   /// run the main run loop, and must not call VzMachine::run_on_queue from the main thread.
   bool use_main_queue = false;
+  /// Start a macOS guest from its Recovery system (VZMacOSVirtualMachineStartOptions
+  /// .startUpFromMacOSRecovery, macOS 13): every start of the machine then boots into Recovery.
+  /// A plan whose platform is not the Mac platform is refused (vz.recovery-not-macos).
+  bool macos_recovery = false;
 };
 
 /// Diagnostic codes the bridge reports (path and plugin from the object's origin):
@@ -48,6 +53,7 @@ struct BuildOptions {
 ///   vz.macos-too-old          the host's macOS is older than the class or property needs
 ///   vz.sdk-too-old            this vzkit was built with a macOS SDK that lacks the class or property
 ///   vz.intel-mac              the class exists only on Apple silicon
+///   vz.recovery-not-macos     BuildOptions::macos_recovery for a guest that is not macOS
 inline constexpr const char* kMacosTooOld = "vz.macos-too-old";
 inline constexpr const char* kSdkTooOld = "vz.sdk-too-old";
 
@@ -82,17 +88,47 @@ class VzMachine final : public vzkit::Machine {
   void resume(Completion done) override;
   void request_stop(Completion done) override;
   void stop(Completion done) override;
+  /// validateSaveRestoreSupportWithError:, its error mapped to the device's spec path (as
+  /// validation errors are). On macOS 13 (or a build with the macOS 13 SDK) one blocker with an
+  /// empty path says that saving needs macOS 14.
+  void check_save(SaveCheck done) override;
+  /// Pauses a running VM, then saveMachineStateToURL:; the VM stays paused. VZ reports no
+  /// progress: `progress` hears of the start (0 of the memory size) and the end.
+  void save_state(const std::string& file, SaveProgress progress, Completion done) override;
+  /// restoreMachineStateFromURL: on the stopped VM, then resume.
+  void restore_state(const std::string& file, Completion done) override;
 
   /// The VZVirtualMachine, as an unretained pointer (for VZVirtualMachineView in the window app).
   void* native_handle() const;
   /// Runs `fn` on the VM's queue and waits for it. Never call it from that queue.
   void run_on_queue(const std::function<void()>& fn) const;
+  /// Connects to vsock `port` in the guest through the VM's VZVirtioSocketDevice. `done` runs on
+  /// the VM's queue with a descriptor this side owns, or -1 and why (no socket device, nothing
+  /// listens on the port, the VM is not running).
+  void connect_to_guest(std::uint32_t port, std::function<void(int fd, const std::string& error)> done) const;
 
   struct Impl;
 
  private:
   explicit VzMachine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
+};
+
+/// A plan's socket forward (vz::SocketForward) while the VM runs: listens on the unix socket and,
+/// for each client, connects to the guest's vsock port and relays bytes both ways until either
+/// side closes. A port nobody listens on closes the client's connection. Lives on `io` (the
+/// supervisor's loop); the socket file is removed with it.
+class SocketForwarder {
+ public:
+  /// Throws std::runtime_error when the socket cannot be made (a path too long for the system).
+  SocketForwarder(boost::asio::io_context& io, const VzMachine& machine, const vzkit::vz::SocketForward& forward);
+  ~SocketForwarder();
+  SocketForwarder(const SocketForwarder&) = delete;
+  SocketForwarder& operator=(const SocketForwarder&) = delete;
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> m_impl;
 };
 
 /// Reads a vz plan file (`vzkit plan SPEC --engine vz`, run/plan.json). On failure returns
@@ -109,6 +145,8 @@ struct SuperviseOptions {
   bool report = true;               ///< print state changes to stderr
   boost::json::object facts;        ///< recorded in state.json
   BuildOptions build;               ///< sockets for file-handle network devices
+  /// Resume from the saved state in this folder instead of booting (kernel::SuperviseOptions).
+  std::filesystem::path restore_from;
 };
 
 /// Runs `plan` until it stops, as the QEMU engine's supervisor does: signals stop it in order,
