@@ -152,13 +152,16 @@ class ImageCommands {
     m_logout->add_option("registry", m_registry, "The registry: host[:port]")->required()->type_name("REGISTRY");
   }
 
-  /// The command given, once parsing chose it.
   void bind(std::function<int()>& command) {
-    const std::pair<CLI::App*, int (ImageCommands::*)()> all[] = {
-        {m_pull, &ImageCommands::pull},   {m_push, &ImageCommands::push},   {m_images, &ImageCommands::images},
-        {m_prune, &ImageCommands::prune}, {m_login, &ImageCommands::login}, {m_logout, &ImageCommands::logout}};
-    for (const auto& [sub, fn] : all)
-      sub->callback([this, &command, fn = fn] { command = [this, fn] { return reported([&] { return (this->*fn)(); }); }; });
+    auto on = [this, &command](CLI::App* c, int (ImageCommands::*fn)()) {
+      c->callback([this, &command, fn] { command = [this, fn] { return reported([&] { return (this->*fn)(); }); }; });
+    };
+    on(m_pull, &ImageCommands::pull);
+    on(m_push, &ImageCommands::push);
+    on(m_images, &ImageCommands::images);
+    on(m_prune, &ImageCommands::prune);
+    on(m_login, &ImageCommands::login);
+    on(m_logout, &ImageCommands::logout);
   }
 
  private:
