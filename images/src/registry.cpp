@@ -4,7 +4,7 @@
 #include <vzkit/images/digest.hpp>
 
 #include <boost/json.hpp>
-#include <curl/curl.h>
+#include "curl_api.hpp"
 
 #include <cctype>
 #include <cstring>
@@ -19,7 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::once_flag g_curl_once;
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -95,7 +94,7 @@ struct Registry::Impl {
   CURL* curl = nullptr;
 
   ~Impl() {
-    if (curl) curl_easy_cleanup(curl);
+    if (curl) detail::curl().easy_cleanup(curl);
   }
 
   std::string repo_url(const std::string& tail) const { return base + "/v2/" + ref.repository + "/" + tail; }
@@ -119,10 +118,10 @@ struct Registry::Impl {
   // One HTTP exchange, without authentication handling.
   Response send(const Request& r, const std::string& authorization) {
     if (!curl) {
-      curl = curl_easy_init();
+      curl = detail::curl().easy_init();
       if (!curl) throw RegistryError("cannot start libcurl", 0, false);
     } else {
-      curl_easy_reset(curl);
+      detail::curl().easy_reset(curl);
     }
     Response resp;
     std::exception_ptr sink_error;
@@ -135,35 +134,35 @@ struct Registry::Impl {
     } ctx{&resp, &r, &sink_error, r.body, 0};
 
     curl_slist* headers = nullptr;
-    for (const auto& h : r.headers) headers = curl_slist_append(headers, h.c_str());
-    if (!authorization.empty()) headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip before uploads
-    curl_easy_setopt(curl, CURLOPT_URL, r.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vzkit");
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, options.insecure ? "http,https" : "https");
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    if (r.sink) curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger pieces for blobs
+    for (const auto& h : r.headers) headers = detail::curl().slist_append(headers, h.c_str());
+    if (!authorization.empty()) headers = detail::curl().slist_append(headers, ("Authorization: " + authorization).c_str());
+    headers = detail::curl().slist_append(headers, "Expect:");  // no 100-continue round trip before uploads
+    detail::curl().easy_setopt(curl, CURLOPT_URL, r.url.c_str());
+    detail::curl().easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    detail::curl().easy_setopt(curl, CURLOPT_USERAGENT, "vzkit");
+    detail::curl().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    detail::curl().easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, options.insecure ? "http,https" : "https");
+    detail::curl().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    detail::curl().easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    detail::curl().easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+    detail::curl().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (r.sink) detail::curl().easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger pieces for blobs
     if (options.max_recv_speed > 0)
-      curl_easy_setopt(curl, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(options.max_recv_speed));
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, r.follow ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+      detail::curl().easy_setopt(curl, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(options.max_recv_speed));
+    detail::curl().easy_setopt(curl, CURLOPT_FOLLOWLOCATION, r.follow ? 1L : 0L);
+    detail::curl().easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
     if (r.method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+      detail::curl().easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (r.method == "POST") {
-      curl_easy_setopt(curl, CURLOPT_POST, 1L);
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r.body.data());
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      detail::curl().easy_setopt(curl, CURLOPT_POST, 1L);
+      detail::curl().easy_setopt(curl, CURLOPT_POSTFIELDS, r.body.data());
+      detail::curl().easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
     } else if (r.method == "PUT" || r.method == "PATCH") {
-      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-      if (r.method == "PATCH") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PATCH");
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-      curl_easy_setopt(curl, CURLOPT_READDATA, &ctx);
-      curl_easy_setopt(curl, CURLOPT_READFUNCTION, +[](char* buf, std::size_t size, std::size_t n, void* p) -> std::size_t {
+      detail::curl().easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      if (r.method == "PATCH") detail::curl().easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PATCH");
+      detail::curl().easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      detail::curl().easy_setopt(curl, CURLOPT_READDATA, &ctx);
+      detail::curl().easy_setopt(curl, CURLOPT_READFUNCTION, +[](char* buf, std::size_t size, std::size_t n, void* p) -> std::size_t {
         auto* c = static_cast<Ctx*>(p);
         const std::size_t k = std::min(size * n, c->upload.size() - c->sent);
         std::memcpy(buf, c->upload.data() + c->sent, k);
@@ -171,11 +170,11 @@ struct Registry::Impl {
         return k;
       });
     } else if (r.method != "GET") {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+      detail::curl().easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ctx);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* buf, std::size_t size, std::size_t n, void* p) -> std::size_t {
+    detail::curl().easy_setopt(curl, CURLOPT_HEADERDATA, &ctx);
+    detail::curl().easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
+    detail::curl().easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* buf, std::size_t size, std::size_t n, void* p) -> std::size_t {
       auto* c = static_cast<Ctx*>(p);
       // The status line came through the header callback, so a 2xx body goes to the sink.
       if (c->req->sink && c->resp->status >= 200 && c->resp->status < 300) {
@@ -215,15 +214,15 @@ struct Registry::Impl {
         return size * n;
       }
     };
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &StatusTap::header);
+    detail::curl().easy_setopt(curl, CURLOPT_HEADERFUNCTION, &StatusTap::header);
 
     char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_slist_free_all(headers);
+    detail::curl().easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    const CURLcode rc = detail::curl().easy_perform(curl);
+    detail::curl().slist_free_all(headers);
     if (sink_error) std::rethrow_exception(sink_error);
     if (rc != CURLE_OK) {
-      std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+      std::string why = errbuf[0] ? errbuf : detail::curl().easy_strerror(rc);
       std::string hint;
       if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
         hint = "\n  hint: is the registry running and is " + ref.registry + " its address?";
@@ -235,7 +234,7 @@ struct Registry::Impl {
                              rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_SSL_CERTPROBLEM;
       throw RegistryError(what(r) + ": " + why + hint, 0, transient);
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
+    detail::curl().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
     return resp;
   }
 
@@ -364,7 +363,7 @@ struct Registry::Impl {
 };
 
 Registry::Registry(const Reference& ref, const RegistryOptions& options) : m_impl(std::make_unique<Impl>()) {
-  std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  (void)detail::curl();  // opens libcurl and initializes it once
   if (options.insecure && !ref.is_local())
     throw std::invalid_argument("--insecure allows plain HTTP only for a registry on this machine (localhost or "
                                 "127.0.0.1); " + ref.registry + " is reached over HTTPS\n  hint: leave out --insecure");
