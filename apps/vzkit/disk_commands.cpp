@@ -14,12 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::array strings(const std::vector<std::string>& list) {
-  json::array a;
-  for (const auto& s : list) a.push_back(json::string(s));
-  return a;
-}
-
 void print_changes(const std::vector<std::string>& changes) {
   for (const auto& c : changes) std::printf("  %s\n", c.c_str());
 }
@@ -110,7 +104,7 @@ class DiskCommands {
         files.push_back(json::object{{"file", f.file}, {"method", f.method}, {"bytes", f.size},
                                      {"bytes_copied", f.bytes_copied}});
       print_json(json::object{{"name", c.name}, {"dir", c.dir}, {"source", m_source}, {"files", files},
-                              {"changes", strings(c.changes)}});
+                              {"changes", json::value_from(c.changes)}});
       return 0;
     }
     std::printf("cloned VM '%s' into '%s' (%s)\n", m_source.c_str(), c.name.c_str(), c.dir.c_str());
@@ -130,7 +124,7 @@ class DiskCommands {
     const auto r = host::set_vm(h, m_opts);
     print_diagnostics(r.warnings);
     if (m_json) {
-      print_json(json::object{{"name", m_name}, {"changes", strings(r.changes)}});
+      print_json(json::object{{"name", m_name}, {"changes", json::value_from(r.changes)}});
       return 0;
     }
     std::printf("changed VM '%s':\n", m_name.c_str());
@@ -147,7 +141,7 @@ class DiskCommands {
     o.show_progress = !m_json && ::isatty(STDOUT_FILENO) == 1;
     const auto r = host::convert_vm(h, o);
     if (m_json) {
-      print_json(json::object{{"name", m_name}, {"format", m_format}, {"changes", strings(r.changes)}});
+      print_json(json::object{{"name", m_name}, {"format", m_format}, {"changes", json::value_from(r.changes)}});
       return 0;
     }
     std::printf("converted the disks of VM '%s':\n", m_name.c_str());

@@ -20,17 +20,11 @@ namespace json = boost::json;
 
 namespace {
 
-json::array strings(const std::vector<std::string>& list) {
-  json::array a;
-  for (const auto& s : list) a.push_back(json::string(s));
-  return a;
-}
-
 json::object image_json(const host::ImageInfo& i) {
   return {{"ref", i.ref},          {"digest", i.digest},       {"os", i.os},
           {"arch", i.arch},        {"engine", i.engine},       {"from_tart", i.from_tart},
           {"pulled", i.pulled},    {"compressed", i.compressed}, {"size", i.size},
-          {"on_disk", i.on_disk},  {"files", strings(i.files)}};
+          {"on_disk", i.on_disk},  {"files", json::value_from(i.files)}};
 }
 
 // Progress for people (one line on a terminal) or scripts (--json: a JSON object per line).
