@@ -31,7 +31,8 @@ void add_disk_commands(CLI::App& app, const Globals& g, std::function<int()>& co
 /// pull, push, images, prune, login, logout (image_commands.cpp), the same way.
 void add_image_commands(CLI::App& app, const Globals& g, std::function<int()>& command);
 /// `vzkit clone REF NEW`: a VM made from an image (pulled first when the store lacks it).
-int clone_image(const std::string& ref, const std::string& name, bool insecure, bool as_json);
+int clone_image(const std::string& ref, const std::string& name, bool insecure, const std::string& platform,
+                bool as_json);
 
 /// Prints diagnostics to stderr with a closing count.
 void print_diagnostics(const std::vector<host::Diagnostic>& ds);

@@ -30,6 +30,10 @@ class DiskCommands {
         ->required()
         ->type_name("VM|REF");
     m_clone->add_flag("--insecure", m_insecure, "For an image: plain HTTP to a registry on this machine");
+    m_clone->add_option("--platform", m_platform,
+                        "For an image with several platforms (an image index): the one to take, OS/ARCH such as "
+                        "linux/arm64 (default: linux or darwin on this machine's architecture)")
+        ->type_name("OS/ARCH");
     m_clone->add_option("name", m_name, "Name of the new VM")->required()->type_name("NEW");
     m_clone->add_flag("--json", m_json, "Print the new VM, its files and what differs from the source as JSON");
     m_clone->footer(
@@ -90,7 +94,8 @@ class DiskCommands {
 
  private:
   int clone() {
-    if (host::is_image_reference(m_source)) return clone_image(m_source, m_name, m_insecure, m_json);
+    if (host::is_image_reference(m_source)) return clone_image(m_source, m_name, m_insecure, m_platform, m_json);
+    if (!m_platform.empty()) throw host::InputError("--platform is for cloning an image; '" + m_source + "' is a VM");
     ProgressLine line("cloning '" + m_source + "' into '" + m_name + "'");
     host::CloneOptions o;
     o.source = m_source;
@@ -156,6 +161,7 @@ class DiskCommands {
   std::string m_source, m_name, m_format;
   int m_cpus = 0, m_convert_device = -1;
   bool m_json = false, m_insecure = false;
+  std::string m_platform;
   host::SetOptions m_opts;
 };
 

@@ -21,7 +21,7 @@ namespace json = boost::json;
 namespace {
 
 json::object image_json(const host::ImageInfo& i) {
-  return {{"ref", i.ref},          {"digest", i.digest},       {"os", i.os},
+  return {{"ref", i.ref},          {"digest", i.digest},       {"index", i.index},       {"os", i.os},
           {"arch", i.arch},        {"engine", i.engine},       {"from_tart", i.from_tart},
           {"pulled", i.pulled},    {"compressed", i.compressed}, {"size", i.size},
           {"on_disk", i.on_disk},  {"files", json::value_from(i.files)}};
@@ -105,6 +105,10 @@ class ImageCommands {
     transfer_flags(m_pull);
     m_pull->add_option("--limit-rate", m_limit_rate, "Download at most this much per second in all, e.g. 20MiB")
         ->type_name("RATE");
+    m_pull->add_option("--platform", m_opts.platform,
+                       "Of an image with several platforms (an image index): the one to take, OS/ARCH such as "
+                       "linux/arm64 (default: linux or darwin on this machine's architecture)")
+        ->type_name("OS/ARCH");
     m_pull->footer("Examples:\n"
                    "  vzkit pull ghcr.io/cirruslabs/macos-sequoia-base:latest   a tart image\n"
                    "  vzkit pull 127.0.0.1:5000/demo:v1 --insecure             a registry on this machine, plain HTTP\n"
@@ -136,7 +140,8 @@ class ImageCommands {
     m_prune->add_flag("--json", m_json, "Print what was removed as JSON");
 
     m_login = app.add_subcommand("login", "Store credentials for a registry (checked with it first) in "
-                                          "$REGISTRY_AUTH_FILE or ~/.docker/config.json, as docker and podman do");
+                                          "$REGISTRY_AUTH_FILE or ~/.docker/config.json, or through the credential "
+                                          "helper that file names (credHelpers, credsStore), as docker does");
     m_login->add_option("registry", m_registry, "The registry: host[:port]")->required()->type_name("REGISTRY");
     m_login->add_option("-u,--username", m_user, "User name")->required();
     m_login->add_flag("--password-stdin", m_password_stdin, "Read the password from standard input");
@@ -262,12 +267,12 @@ class ImageCommands {
   }
 
   int logout() {
+    const auto place = host::Images::credentials_place(m_registry);
     if (!host::Images().logout(m_registry)) {
-      std::fprintf(stderr, "vzkit: no credentials for %s in %s\n", m_registry.c_str(),
-                   host::Images::login_file().c_str());
+      std::fprintf(stderr, "vzkit: no credentials for %s in %s\n", m_registry.c_str(), place.c_str());
       return 1;
     }
-    std::printf("removed the credentials for %s from %s\n", m_registry.c_str(), host::Images::login_file().c_str());
+    std::printf("removed the credentials for %s from %s\n", m_registry.c_str(), place.c_str());
     return 0;
   }
 
@@ -286,10 +291,12 @@ void add_image_commands(CLI::App& app, const Globals&, std::function<int()>& com
   commands->bind(command);
 }
 
-int clone_image(const std::string& ref, const std::string& name, bool insecure, bool as_json) {
+int clone_image(const std::string& ref, const std::string& name, bool insecure, const std::string& platform,
+                bool as_json) {
   Reporter rep("pulling " + ref, as_json);
   host::ImageTransferOptions o;
   o.insecure = insecure;
+  o.platform = platform;
   o.progress = rep.callback();
   const auto vm = host::Images().clone(ref, name, o);
   rep.finish();

@@ -7,6 +7,7 @@
 #include <vzkit/images/auth.hpp>
 #include <vzkit/images/digest.hpp>
 #include <vzkit/images/format.hpp>
+#include <vzkit/images/index.hpp>
 #include <vzkit/images/registry.hpp>
 #include <vzkit/images/transfer.hpp>
 #include <vzkit/kernel/bundle.hpp>
@@ -73,6 +74,14 @@ im::TransferOptions transfer_options(const ImageTransferOptions& o) {
   t.insecure = o.insecure;
   t.jobs = o.jobs;
   t.limit_rate = o.limit_rate;
+  if (!o.platform.empty()) {
+    try {
+      im::parse_platform(o.platform);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(e.what());
+    }
+    t.platform = o.platform;
+  }
   if (o.progress)
     t.progress = [fn = o.progress](const im::TransferEvent& e) {
       fn({e.kind, e.bytes, e.total, e.skipped, e.chunks, e.chunks_total, e.seconds, e.message});
@@ -105,6 +114,7 @@ ImageInfo info_of(const im::Store& store, const im::PulledImage& img, const std:
   ImageInfo i;
   i.ref = img.ref.str();
   i.digest = img.digest;
+  i.index = img.index_digest;
   i.os = img.os;
   i.arch = img.arch;
   i.engine = img.layout.engine;
@@ -128,6 +138,10 @@ ImageInfo info_of(const im::Store& store, const im::PulledImage& img, const std:
 bool is_image_reference(const std::string& text) { return im::looks_like_reference(text); }
 
 std::string Images::login_file() { return im::login_file().string(); }
+
+std::string Images::credentials_place(const std::string& registry) {
+  return as_input([&] { return im::credentials_place(im::parse_reference(registry + "/login-check").registry); });
+}
 
 PullReport Images::pull(const std::string& ref, const ImageTransferOptions& options) const {
   const im::Store store;
@@ -255,7 +269,20 @@ VmInfo Images::clone(const std::string& ref, const std::string& name, const Imag
   if (kernel::open_bundle(name, err)) throw InputError("a VM named '" + name + "' exists already");
   const auto parsed_ref = check_reference(ref, options.insecure);
   const im::Store store;
-  if (!store.find_ref(parsed_ref.str())) pull(ref, options);
+  const auto known = store.find_ref(parsed_ref.str());
+  bool fetch = !known;
+  if (known && !options.platform.empty()) {
+    // The store has the reference, perhaps for another platform than the one asked for.
+    transfer_options(options);
+    const auto have = known->platform.empty() ? [&] {
+      const auto img = im::cached(store, ref);
+      return img.os + "/" + img.arch;
+    }() : known->platform;
+    const auto want = im::parse_platform(options.platform);
+    const auto got = im::parse_platform(have);
+    fetch = got.os != want.os || got.arch != want.arch || (!want.variant.empty() && got.variant != want.variant);
+  }
+  if (fetch) pull(ref, options);
   const auto lock = store.lock();  // no prune while the files are copied
   const auto img = im::cached(store, ref);
 
@@ -328,9 +355,11 @@ std::string Images::login(const std::string& registry, const std::string& userna
   c.file = "the command line";
   auto reg = as_input([&] { return im::Registry(ref, im::RegistryOptions{insecure, c}); });
   reg.ping();
-  return im::store_credentials(ref.registry, username, password).string();
+  return im::store_credentials(ref.registry, username, password);
 }
 
-bool Images::logout(const std::string& registry) const { return im::remove_credentials(registry); }
+bool Images::logout(const std::string& registry) const {
+  return im::remove_credentials(as_input([&] { return im::parse_reference(registry + "/login-check").registry; }));
+}
 
 }  // namespace vzkit::host

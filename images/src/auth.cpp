@@ -175,20 +175,62 @@ std::vector<fs::path> auth_files() {
   return out;
 }
 
+std::string HelperRef::describe() const { return program() + " (named by " + origin + ")"; }
+
+namespace {
+
+std::optional<HelperRef> helper_of(const json::object& root, const std::string& registry, const std::string& file) {
+  auto checked = [&](const json::value& v, const std::string& path) -> std::optional<HelperRef> {
+    if (!v.is_string()) throw AuthFileError(file + ": " + path + ": expected a string (a helper's name)");
+    const std::string name(v.as_string());
+    if (name.empty()) return std::nullopt;
+    for (char c : name)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+        throw AuthFileError(file + ": " + path + ": '" + name +
+                            "' is not a credential helper's name (the part after docker-credential-: letters, digits, "
+                            "'-', '_', '.')");
+    return HelperRef{name, file + ": " + path};
+  };
+  const std::string want = host_of_key(registry);
+  if (const auto* helpers = root.if_contains("credHelpers")) {
+    if (!helpers->is_object()) throw AuthFileError(file + ": credHelpers: expected an object");
+    for (const auto& [k, h] : helpers->as_object())
+      if (host_of_key(std::string(k)) == want) return checked(h, "credHelpers[\"" + std::string(k) + "\"]");
+  }
+  if (const auto* store = root.if_contains("credsStore")) return checked(*store, "credsStore");
+  return std::nullopt;
+}
+
+// Drops `registry`'s entries from "auths"; whether there were any.
+bool erase_entries(json::object& root, const std::string& registry) {
+  auto* auths = root.if_contains("auths");
+  if (!auths || !auths->is_object()) return false;
+  bool removed = false;
+  const std::string want = host_of_key(registry);
+  for (auto it = auths->as_object().begin(); it != auths->as_object().end();) {
+    if (host_of_key(std::string(it->key())) == want) {
+      it = auths->as_object().erase(it);
+      removed = true;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+}  // namespace
+
+std::optional<HelperRef> helper_in(const std::string& text, const std::string& registry, const std::string& file) {
+  return helper_of(parse_config(text, file), registry, file);
+}
+
 std::optional<Credentials> credentials_in(const std::string& text, const std::string& registry,
                                           const std::string& file) {
   const auto root = parse_config(text, file);
+  // Docker's order: a helper the file names for the registry answers alone (docker/cli's
+  // GetCredentialsStore: credHelpers, then credsStore, then the file).
+  if (const auto helper = helper_of(root, registry, file)) return helper_get(*helper, registry);
   const std::string want = host_of_key(registry);
-  auto helper_error = [&](const std::string& where, const std::string& helper) {
-    return AuthFileError(file + ": " + where + " says the credentials for " + registry +
-                         " are kept by the credential helper 'docker-credential-" + helper +
-                         "', which vzkit does not run\n  hint: `vzkit login " + registry +
-                         "` stores them in the file itself, or set REGISTRY_AUTH_FILE to a file that has them");
-  };
-  if (const auto* helpers = root.if_contains("credHelpers"); helpers && helpers->is_object())
-    for (const auto& [k, h] : helpers->as_object())
-      if (host_of_key(std::string(k)) == want && h.is_string())
-        throw helper_error("credHelpers." + std::string(k), std::string(h.as_string()));
   const auto* auths = root.if_contains("auths");
   if (auths && !auths->is_object()) throw AuthFileError(file + ": auths: expected an object");
   if (auths) {
@@ -226,8 +268,6 @@ std::optional<Credentials> credentials_in(const std::string& text, const std::st
       return c;
     }
   }
-  if (const auto* store = root.if_contains("credsStore"); store && store->is_string() && !store->as_string().empty())
-    throw helper_error("credsStore", std::string(store->as_string()));
   return std::nullopt;
 }
 
@@ -263,20 +303,21 @@ void write_config(const fs::path& file, const json::object& root) {
 
 }  // namespace
 
-fs::path store_credentials(const std::string& registry, const std::string& username, const std::string& password) {
+std::string store_credentials(const std::string& registry, const std::string& username, const std::string& password) {
   const auto file = login_file();
   std::error_code ec;
   json::object root = fs::exists(file, ec) ? parse_config(read_text(file), file.string()) : json::object{};
+  if (const auto helper = helper_of(root, registry, file.string())) {
+    helper_store(*helper, registry, username, password);
+    if (erase_entries(root, registry)) write_config(file, root);  // no copy in clear stays behind
+    return helper->describe();
+  }
+  erase_entries(root, registry);
   auto& auths = root["auths"];
   if (!auths.is_object()) auths = json::object{};
-  const std::string want = host_of_key(registry);
-  for (auto it = auths.as_object().begin(); it != auths.as_object().end();) {
-    if (host_of_key(std::string(it->key())) == want) it = auths.as_object().erase(it);
-    else ++it;
-  }
   auths.as_object()[registry] = json::object{{"auth", base64_encode(username + ":" + password)}};
   write_config(file, root);
-  return file;
+  return file.string();
 }
 
 bool remove_credentials(const std::string& registry) {
@@ -284,20 +325,22 @@ bool remove_credentials(const std::string& registry) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return false;
   json::object root = parse_config(read_text(file), file.string());
-  auto* auths = root.if_contains("auths");
-  if (!auths || !auths->is_object()) return false;
   bool removed = false;
-  const std::string want = host_of_key(registry);
-  for (auto it = auths->as_object().begin(); it != auths->as_object().end();) {
-    if (host_of_key(std::string(it->key())) == want) {
-      it = auths->as_object().erase(it);
-      removed = true;
-    } else {
-      ++it;
-    }
+  if (const auto helper = helper_of(root, registry, file.string())) removed = helper_erase(*helper, registry);
+  if (erase_entries(root, registry)) {
+    write_config(file, root);
+    removed = true;
   }
-  if (removed) write_config(file, root);
   return removed;
+}
+
+std::string credentials_place(const std::string& registry) {
+  const auto file = login_file();
+  std::error_code ec;
+  if (fs::exists(file, ec))
+    if (const auto helper = helper_of(parse_config(read_text(file), file.string()), registry, file.string()))
+      return helper->describe();
+  return file.string();
 }
 
 }  // namespace vzkit::images

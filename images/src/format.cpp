@@ -2,6 +2,7 @@
 
 #include <vzkit/images/auth.hpp>
 #include <vzkit/images/digest.hpp>
+#include <vzkit/images/index.hpp>
 #include <vzkit/images/registry.hpp>
 #include <vzkit/units.hpp>
 
@@ -45,25 +46,6 @@ std::map<std::string, std::string> annotations_of(const json::object& o, const s
   return out;
 }
 
-Descriptor descriptor_of(const json::value& v, const std::string& path, const std::string& where) {
-  if (!v.is_object()) throw FormatError(where + ": " + path + ": expected an object");
-  const auto& o = v.as_object();
-  Descriptor d;
-  const auto* mt = o.if_contains("mediaType");
-  const auto* dg = o.if_contains("digest");
-  const auto* sz = o.if_contains("size");
-  if (!mt || !mt->is_string()) throw FormatError(where + ": " + path + ".mediaType: missing or not a string");
-  if (!dg || !dg->is_string() || !valid_digest(dg->as_string()))
-    throw FormatError(where + ": " + path + ".digest: missing or not sha256: with 64 hex digits");
-  if (!sz || !(sz->is_uint64() || (sz->is_int64() && sz->as_int64() >= 0)))
-    throw FormatError(where + ": " + path + ".size: missing or not a size");
-  d.media_type = mt->as_string();
-  d.digest = dg->as_string();
-  d.size = sz->is_uint64() ? sz->as_uint64() : static_cast<std::uint64_t>(sz->as_int64());
-  d.annotations = annotations_of(o, path, where);
-  return d;
-}
-
 // A file name an image may give: one plain component, so no image writes outside the VM's folder.
 bool safe_name(const std::string& n) {
   if (n.empty() || n.size() > 128 || n[0] == '.') return false;
@@ -99,6 +81,25 @@ std::uint64_t parse_memory(const json::object& spec) {
 
 }  // namespace
 
+Descriptor parse_descriptor(const json::value& v, const std::string& path, const std::string& where) {
+  if (!v.is_object()) throw FormatError(where + ": " + path + ": expected an object");
+  const auto& o = v.as_object();
+  Descriptor d;
+  const auto* mt = o.if_contains("mediaType");
+  const auto* dg = o.if_contains("digest");
+  const auto* sz = o.if_contains("size");
+  if (!mt || !mt->is_string()) throw FormatError(where + ": " + path + ".mediaType: missing or not a string");
+  if (!dg || !dg->is_string() || !valid_digest(dg->as_string()))
+    throw FormatError(where + ": " + path + ".digest: missing or not sha256: with 64 hex digits");
+  if (!sz || !(sz->is_uint64() || (sz->is_int64() && sz->as_int64() >= 0)))
+    throw FormatError(where + ": " + path + ".size: missing or not a size");
+  d.media_type = mt->as_string();
+  d.digest = dg->as_string();
+  d.size = sz->is_uint64() ? sz->as_uint64() : static_cast<std::uint64_t>(sz->as_int64());
+  d.annotations = annotations_of(o, path, where);
+  return d;
+}
+
 std::string Manifest::text() const {
   json::object o{{"schemaVersion", 2}, {"mediaType", kOciManifest}, {"config", descriptor_json(config)}};
   json::array ls;
@@ -121,17 +122,19 @@ Manifest Manifest::parse(const std::string& text, const std::string& where) {
   const auto* sv = o.if_contains("schemaVersion");
   if (!sv || !sv->is_number() || sv->to_number<int>() != 2)
     throw FormatError(where + ": schemaVersion: expected 2");
-  if (const auto* mt = o.if_contains("mediaType"); mt && mt->is_string() && mt->as_string() == kOciIndex)
-    throw FormatError(where + ": is an image index (several platforms), not a VM image\n  hint: name one of its "
+  if (const auto* mt = o.if_contains("mediaType");
+      mt && mt->is_string() && (mt->as_string() == kOciIndex || mt->as_string() == kDockerManifestList))
+    throw FormatError(where + ": is an image index (several platforms) where an image manifest was expected (an "
+                      "index that names another index, which vzkit does not follow)\n  hint: name one of its "
                       "manifests by digest (REF@sha256:...)");
   Manifest m;
   const auto* config = o.if_contains("config");
   if (!config) throw FormatError(where + ": config: missing");
-  m.config = descriptor_of(*config, "config", where);
+  m.config = parse_descriptor(*config, "config", where);
   const auto* layers = o.if_contains("layers");
   if (!layers || !layers->is_array()) throw FormatError(where + ": layers: missing or not an array");
   for (std::size_t i = 0; i < layers->as_array().size(); ++i)
-    m.layers.push_back(descriptor_of(layers->as_array()[i], "layers[" + std::to_string(i) + "]", where));
+    m.layers.push_back(parse_descriptor(layers->as_array()[i], "layers[" + std::to_string(i) + "]", where));
   m.annotations = annotations_of(o, "", where);
   return m;
 }

@@ -2,6 +2,7 @@
 
 #include <vzkit/images/auth.hpp>
 #include <vzkit/images/digest.hpp>
+#include <vzkit/images/index.hpp>
 
 #include <boost/json.hpp>
 #include "curl_api.hpp"
@@ -59,6 +60,9 @@ struct Request {
   bool has_body = false;
   const std::function<void(const char*, std::size_t)>* sink = nullptr;  ///< the body of a 2xx goes here
   bool follow = false;
+  /// > 0: the request asked for the bytes from here on (Range). A 206 must start there; a 200
+  /// brings the whole body, whose first `range_from` bytes are dropped before the sink.
+  std::uint64_t range_from = 0;
 };
 
 // The OCI error of a response body: "MANIFEST_UNKNOWN: manifest unknown".
@@ -115,6 +119,29 @@ struct Registry::Impl {
     return shared->credentials;
   }
 
+  // The answer to a Range request, before its first body byte: a 206 must start at the offset
+  // asked for; a 200 (a registry or store that ignores Range) brings the whole blob, and `skip`
+  // says how much of it the caller has already.
+  void check_range(const Response& resp, const Request& r, std::uint64_t& skip) const {
+    if (resp.status == 200) {
+      skip = r.range_from;
+      return;
+    }
+    if (resp.status != 206) return;
+    const std::string cr = resp.header("content-range");  // "bytes START-END/TOTAL"
+    std::uint64_t start = UINT64_MAX;
+    if (cr.rfind("bytes ", 0) == 0) {
+      try {
+        start = std::stoull(cr.substr(6));
+      } catch (const std::exception&) {
+      }
+    }
+    if (start != r.range_from)
+      throw RegistryError(what(r) + ": asked for the bytes from " + std::to_string(r.range_from) +
+                              " on, the answer's Content-Range is '" + cr + "'",
+                          206, false);
+  }
+
   // One HTTP exchange, without authentication handling.
   Response send(const Request& r, const std::string& authorization) {
     if (!curl) {
@@ -126,12 +153,15 @@ struct Registry::Impl {
     Response resp;
     std::exception_ptr sink_error;
     struct Ctx {
+      const Impl* impl;
       Response* resp;
       const Request* req;
       std::exception_ptr* error;
       std::string_view upload;
       std::size_t sent = 0;
-    } ctx{&resp, &r, &sink_error, r.body, 0};
+      bool body_started = false;
+      std::uint64_t skip = 0;  ///< bytes of a 200 answer to a Range request still to drop
+    } ctx{this, &resp, &r, &sink_error, r.body, 0};
 
     curl_slist* headers = nullptr;
     for (const auto& h : r.headers) headers = detail::curl().slist_append(headers, h.c_str());
@@ -179,7 +209,16 @@ struct Registry::Impl {
       // The status line came through the header callback, so a 2xx body goes to the sink.
       if (c->req->sink && c->resp->status >= 200 && c->resp->status < 300) {
         try {
-          (*c->req->sink)(buf, size * n);
+          std::size_t at = 0;
+          if (!c->body_started) {
+            c->body_started = true;
+            if (c->req->range_from > 0) c->impl->check_range(*c->resp, *c->req, c->skip);
+          }
+          if (c->skip > 0) {
+            at = static_cast<std::size_t>(std::min<std::uint64_t>(c->skip, size * n));
+            c->skip -= at;
+          }
+          if (at < size * n) (*c->req->sink)(buf + at, size * n - at);
         } catch (...) {
           *c->error = std::current_exception();
           return 0;
@@ -403,7 +442,8 @@ void Registry::ping() {
 Registry::Manifest Registry::get_manifest(const std::string& version) {
   Request r;
   r.url = m_impl->repo_url("manifests/" + version);
-  r.headers = {std::string("Accept: ") + kOciManifest + ", " + kDockerManifest + ", " + kOciIndex};
+  r.headers = {std::string("Accept: ") + kOciManifest + ", " + kDockerManifest + ", " + kOciIndex + ", " +
+               kDockerManifestList};
   auto resp = m_impl->exchange(r, "repository:" + m_impl->ref.repository + ":pull");
   Manifest m;
   m.body = std::move(resp.body);
@@ -454,10 +494,11 @@ void Registry::get_blob(const std::string& digest, const std::function<void(cons
   r.url = m_impl->repo_url("blobs/" + digest);
   r.follow = true;
   r.sink = &sink;
-  if (offset > 0) r.headers = {"Range: bytes=" + std::to_string(offset) + "-"};
-  const auto resp = m_impl->exchange(r, "repository:" + m_impl->ref.repository + ":pull");
-  if (offset > 0 && resp.status != 206)
-    throw RegistryError(m_impl->what(r) + ": the registry ignored the byte range asked for", resp.status, false);
+  if (offset > 0) {
+    r.headers = {"Range: bytes=" + std::to_string(offset) + "-"};
+    r.range_from = offset;
+  }
+  m_impl->exchange(r, "repository:" + m_impl->ref.repository + ":pull");
 }
 
 Registry::Sent Registry::push_blob(const std::string& digest, std::string_view data, std::uint64_t chunk,

@@ -123,6 +123,8 @@ std::vector<Store::Ref> Store::refs() const {
       ref.name = name;
       if (const auto* d = v.as_object().if_contains("digest"); d && d->is_string()) ref.digest = d->as_string();
       if (const auto* p = v.as_object().if_contains("pulled"); p && p->is_string()) ref.pulled = p->as_string();
+      if (const auto* x = v.as_object().if_contains("index"); x && x->is_string()) ref.index = x->as_string();
+      if (const auto* x = v.as_object().if_contains("platform"); x && x->is_string()) ref.platform = x->as_string();
       if (valid_digest(ref.digest)) out.push_back(std::move(ref));
     }
   return out;
@@ -134,11 +136,17 @@ std::optional<Store::Ref> Store::find_ref(const std::string& name) const {
   return std::nullopt;
 }
 
-void Store::set_ref(const std::string& name, const std::string& digest) const {
+void Store::set_ref(const std::string& name, const std::string& digest, const std::string& index,
+                    const std::string& platform) const {
   auto o = read_object(m_root / "refs.json");
   auto& r = o["refs"];
   if (!r.is_object()) r = json::object{};
-  r.as_object()[name] = json::object{{"digest", digest}, {"pulled", utc_now()}};
+  json::object entry{{"digest", digest}, {"pulled", utc_now()}};
+  if (!index.empty()) {
+    entry["index"] = index;
+    entry["platform"] = platform;
+  }
+  r.as_object()[name] = std::move(entry);
   fs::create_directories(m_root);
   kernel::write_atomic(m_root / "refs.json", kernel::pretty_json(o) + "\n");
 }
@@ -203,6 +211,7 @@ Store::Pruned Store::prune(bool all) const {
       ++out.refs;
       continue;
     }
+    if (valid_digest(r.index)) blobs.push_back(r.index);
     for (auto& b : blobs) keep_blobs.insert(b.substr(7));
     for (auto& f : files) keep_files.insert(f.substr(7));
   }

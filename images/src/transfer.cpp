@@ -1,6 +1,7 @@
 #include <vzkit/images/transfer.hpp>
 
 #include <vzkit/images/digest.hpp>
+#include <vzkit/images/index.hpp>
 #include <vzkit/images/lz4_container.hpp>
 #include <vzkit/images/registry.hpp>
 
@@ -20,6 +21,7 @@
 #include <exception>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -266,15 +268,30 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
   Registry reg(img.ref, ro);
   Meter meter(options.progress);
 
+  std::optional<Platform> wanted;
+  if (!options.platform.empty()) wanted = parse_platform(options.platform);
   auto manifest = reg.get_manifest(img.ref.version());
+  std::optional<Registry::Manifest> index;
+  if (is_index(manifest.media_type, manifest.body)) {
+    const auto& e = choose_manifest(parse_index(manifest.body, where), wanted, where);
+    img.index_digest = manifest.digest;
+    img.platform = e.platform->str();
+    index = std::move(manifest);
+    manifest = reg.get_manifest(e.manifest.digest);  // checked against the digest the index names
+  }
   const auto m = Manifest::parse(manifest.body, where);
   img.digest = manifest.digest;
   img.layout = layout_of(m, where);
   fs::create_directories(store.root());
   const auto lock = store.lock();
+  if (index) store.put_blob(index->digest, index->body);
   store.put_blob(img.digest, manifest.body);
   small_blob(store, reg, m.config.digest, where);
   fill_spec(img, store, &reg, where);
+  if (wanted && !index && (img.os != wanted->os || img.arch != wanted->arch))
+    throw FormatError(where + ": is an image for " + img.os + "/" + img.arch + " only, not " + wanted->str() +
+                      " (it is a single manifest, not an index of several platforms)\n  hint: leave out --platform, "
+                      "or name an image built for " + wanted->str());
 
   // The chunks still to fetch, over every file the store lacks.
   struct Part {
@@ -362,46 +379,51 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     const bool raw = p.file->kind == ImageFile::Kind::nvram;
     const std::uint64_t off = p.offsets[ci];
     const std::uint64_t len = raw ? p.file->size : std::stoull(c.annotation(kTartUncompressedSize));
-    for (int attempt = 0;; ++attempt) {
-      std::uint64_t received = 0;
-      try {
-        if (!p.fresh || attempt > 0) punch_hole(p.fd.fd, off, len);  // what an earlier try wrote there
-        SparseWriter w(p.fd.fd, p.data, off, len);
-        Sha256 h;
-        Lz4Decoder dec([&](const char* d, std::size_t n) { w.put(d, n); });
-        r.get_blob(c.digest, [&](const char* d, std::size_t n) {
-          if (stop) throw Stopped();
-          received += n;
-          if (received > c.size)
-            throw FormatError(where + ": blob " + c.digest + " is larger than the " + std::to_string(c.size) +
-                              " bytes the manifest says: refused");
-          h.update(d, n);
-          if (raw) w.put(d, n);
-          else dec.feed(d, n);
-          meter.bytes += n;
-          meter.emit("progress");
-        });
-        const auto got = h.digest();
-        if (got != c.digest)
-          throw FormatError(where + ": blob " + c.digest + " (chunk " + std::to_string(ci + 1) + " of " +
-                            p.file->name + ") arrived with the digest " + got +
-                            ": refused (damaged in the registry or on the way)");
-        if (!raw) dec.finish();
-        w.flush();
-        if (w.written() != len)
-          throw FormatError(where + ": chunk " + std::to_string(ci + 1) + " of " + p.file->name + " decodes to " +
-                            std::to_string(w.written()) + " bytes, its annotation says " + std::to_string(len));
-        break;
-      } catch (const Lz4Error& e) {
-        throw FormatError(where + ": chunk " + std::to_string(ci + 1) + " of " + p.file->name + " (" + c.digest +
-                          "): " + e.what());
-      } catch (const RegistryError& e) {
-        meter.bytes -= std::min<std::uint64_t>(meter.bytes, received);
-        if (!e.transient || attempt >= options.retries || stop) throw;
-        meter.emit("retry", std::string(e.what()) + "; trying chunk " + std::to_string(ci + 1) + " of " +
-                                p.file->name + " again");
-        std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+    // One digest, decoder and writer for the chunk across its tries: a dropped download goes
+    // on from the byte it reached (get_blob asks for the rest with a Range).
+    if (!p.fresh) punch_hole(p.fd.fd, off, len);  // what an earlier pull wrote there
+    SparseWriter w(p.fd.fd, p.data, off, len);
+    Sha256 h;
+    Lz4Decoder dec([&](const char* d, std::size_t n) { w.put(d, n); });
+    std::uint64_t received = 0;
+    auto sink = [&](const char* d, std::size_t n) {
+      if (stop) throw Stopped();
+      if (received + n > c.size)
+        throw FormatError(where + ": blob " + c.digest + " is larger than the " + std::to_string(c.size) +
+                          " bytes the manifest says: refused");
+      received += n;
+      h.update(d, n);
+      if (raw) w.put(d, n);
+      else dec.feed(d, n);
+      meter.bytes += n;
+      meter.emit("progress");
+    };
+    try {
+      for (int attempt = 0;; ++attempt) {
+        try {
+          // All of it may have arrived before the connection dropped: nothing left to ask for.
+          if (attempt == 0 || received < c.size) r.get_blob(c.digest, sink, received);
+          break;
+        } catch (const RegistryError& e) {
+          if (!e.transient || attempt >= options.retries || stop) throw;
+          meter.emit("retry", std::string(e.what()) + "; chunk " + std::to_string(ci + 1) + " of " + p.file->name +
+                                  (received > 0 ? " continues from byte " + std::to_string(received) : " starts again"));
+          std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+        }
       }
+      const auto got = h.digest();
+      if (got != c.digest)
+        throw FormatError(where + ": blob " + c.digest + " (chunk " + std::to_string(ci + 1) + " of " +
+                          p.file->name + ") arrived with the digest " + got +
+                          ": refused (damaged in the registry or on the way)");
+      if (!raw) dec.finish();
+      w.flush();
+      if (w.written() != len)
+        throw FormatError(where + ": chunk " + std::to_string(ci + 1) + " of " + p.file->name + " decodes to " +
+                          std::to_string(w.written()) + " bytes, its annotation says " + std::to_string(len));
+    } catch (const Lz4Error& e) {
+      throw FormatError(where + ": chunk " + std::to_string(ci + 1) + " of " + p.file->name + " (" + c.digest +
+                        "): " + e.what());
     }
     {
       std::lock_guard lock(p.journal);
@@ -422,7 +444,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
     img.files[p->file->name] = to;
   }
   img.downloaded = meter.bytes;
-  store.set_ref(img.ref.str(), img.digest);
+  store.set_ref(img.ref.str(), img.digest, img.index_digest, img.platform);
   std::vector<std::string> digests;
   for (const auto& l : m.layers) digests.push_back(l.digest);
   store.note_locations(img.ref.registry + "/" + img.ref.repository, digests);
@@ -437,6 +459,8 @@ PulledImage cached(const Store& store, const std::string& ref_text) {
   const auto r = store.find_ref(where);
   if (!r) throw std::runtime_error("image " + where + " has not been pulled\n  hint: `vzkit pull " + where + "`");
   img.digest = r->digest;
+  img.index_digest = r->index;
+  img.platform = r->platform;
   img.layout = layout_of(Manifest::parse(store.read_blob(r->digest), where), where);
   fill_spec(img, store, nullptr, where);
   for (const auto& f : img.layout.files) {

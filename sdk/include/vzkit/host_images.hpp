@@ -31,6 +31,9 @@ struct ImageTransferOptions {
   bool insecure = false;
   int jobs = 4;  ///< chunks moved at once (1 to 16)
   std::uint64_t limit_rate = 0;  ///< pull: > 0 downloads at most this many bytes per second in all
+  /// pull and clone: "OS/ARCH[/VARIANT]" to take from a multi-platform image (an image index);
+  /// "" takes linux or darwin on this machine's architecture.
+  std::string platform;
   std::function<void(const ImageProgress&)> progress;
 };
 
@@ -42,6 +45,7 @@ struct ImagePushOptions : ImageTransferOptions {
 struct ImageInfo {
   std::string ref;     ///< "127.0.0.1:5000/demo:v1"
   std::string digest;  ///< the manifest's
+  std::string index;   ///< the image index it was chosen from, "" for a reference naming one manifest
   std::string os, arch;
   std::string engine;  ///< from vzkit's spec layer; "" for an image tart pushed
   bool from_tart = false;
@@ -91,13 +95,18 @@ class Images {
   std::vector<ImageInfo> list() const;
   /// Removes what no pulled image needs, partial pulls included; `all` removes every image.
   PruneReport prune(bool all) const;
-  /// Checks the credentials against the registry, then stores them (login_file()). Returns the file.
+  /// Checks the credentials against the registry, then stores them: in login_file(), or through
+  /// the credential helper it names for the registry (credHelpers, credsStore). Returns
+  /// credentials_place(registry).
   std::string login(const std::string& registry, const std::string& username, const std::string& password,
                     bool insecure = false) const;
-  /// Forgets the stored credentials for `registry`; false when there were none.
+  /// Forgets the stored credentials for `registry` (in the file and its helper); false when there were none.
   bool logout(const std::string& registry) const;
   /// The file `login` writes: $REGISTRY_AUTH_FILE, else ~/.docker/config.json.
   static std::string login_file();
+  /// Where `login` keeps `registry`'s credentials: login_file(), or "docker-credential-NAME
+  /// (named by FILE: credsStore)" when the file names a helper for it.
+  static std::string credentials_place(const std::string& registry);
 };
 
 }  // namespace vzkit::host

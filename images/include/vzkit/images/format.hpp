@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <map>
@@ -43,6 +44,10 @@ struct Descriptor {
   std::map<std::string, std::string> annotations;
   std::string annotation(const std::string& key) const;
 };
+
+/// A descriptor (mediaType, digest, size, annotations) at `path` of a manifest or index. Throws
+/// FormatError naming the path.
+Descriptor parse_descriptor(const boost::json::value& v, const std::string& path, const std::string& where);
 
 struct Manifest {
   Descriptor config;

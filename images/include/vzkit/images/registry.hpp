@@ -70,7 +70,9 @@ class Registry {
 
   /// HEAD a blob: its size, or nullopt when the repository does not have it.
   std::optional<std::uint64_t> blob_size(const std::string& digest);
-  /// GET a blob from byte `offset` on, handing each piece to `sink` (which may throw to stop).
+  /// GET a blob from byte `offset` on, handing each piece to `sink` (which may throw to stop). With an
+  /// offset it asks for a Range: a 206 must start there, and of a 200 (a registry that ignores
+  /// Range) the first `offset` bytes are dropped, so the sink gets the same bytes either way.
   void get_blob(const std::string& digest, const std::function<void(const char*, std::size_t)>& sink,
                 std::uint64_t offset = 0);
 

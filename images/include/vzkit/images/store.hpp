@@ -5,7 +5,8 @@
 //                        and cloned (copy-on-write where the filesystem can) into each VM
 //   partial/HEX/         a file being pulled: data (sparse, full size) and done (one line per
 //                        chunk written and flushed), so an interrupted pull continues
-//   refs.json            which manifest each pulled reference names, and when it was pulled
+//   refs.json            which manifest each pulled reference names (and the index it was
+//                        chosen from, for a multi-platform reference), and when it was pulled
 //   locations.json       which repositories are known to have a blob (for cross-repository mounts)
 //   lock                 flock(2) held by a pull, push or prune while it writes
 #pragma once
@@ -40,10 +41,15 @@ class Store {
     std::string name;    ///< "127.0.0.1:5000/demo:v1"
     std::string digest;  ///< its manifest
     std::string pulled;  ///< ISO 8601, UTC
+    std::string index;     ///< the image index the reference names, when it names one ("" else)
+    std::string platform;  ///< then the platform whose manifest `digest` is ("linux/arm64")
   };
   std::vector<Ref> refs() const;
   std::optional<Ref> find_ref(const std::string& name) const;
-  void set_ref(const std::string& name, const std::string& digest) const;
+  /// Records `name` as naming the manifest `digest`, chosen for `platform` from the index `index`
+  /// when the reference names one (its blob is then kept as long as the reference).
+  void set_ref(const std::string& name, const std::string& digest, const std::string& index = {},
+               const std::string& platform = {}) const;
   bool remove_ref(const std::string& name) const;
 
   /// Records that `repository` ("registry/repo") has these blobs.

@@ -31,12 +31,17 @@ struct TransferOptions {
   int jobs = 4;           ///< chunks moved at once
   int retries = 3;        ///< tries again after a dropped connection or a 5xx, per chunk
   std::uint64_t limit_rate = 0;  ///< > 0: download at most this many bytes per second in all
+  /// pull: "OS/ARCH[/VARIANT]" to take from an image index (several platforms); "" takes linux
+  /// or darwin on this machine's architecture. A single manifest must be of this platform.
+  std::string platform;
   std::function<void(const TransferEvent&)> progress;
 };
 
 struct PulledImage {
   Reference ref;
   std::string digest;  ///< the manifest's
+  std::string index_digest;  ///< the image index it was chosen from, "" when the reference names a manifest
+  std::string platform;      ///< the platform it was chosen for, with an index
   ImageLayout layout;
   std::string spec_text;  ///< vzkit's spec from the image, or one made from tart's config
   bool from_tart = false;  ///< the image has no vzkit spec (tart pushed it)
@@ -48,7 +53,9 @@ struct PulledImage {
   std::size_t resumed_chunks = 0;  ///< chunks an earlier, interrupted pull had written
 };
 
-/// Pulls `ref` into the store: manifest, configs, and every file assembled from its chunks
+/// Pulls `ref` into the store: manifest, configs, and every file assembled from its chunks. A
+/// reference that names an image index gets the manifest for options.platform (see
+/// choose_manifest), and the reference is recorded against that manifest, the index kept;
 /// (downloaded `jobs` at a time, each checked against its digest, decoded straight into a sparse
 /// file in which zero runs stay holes). Files the store has are not downloaded again; a pull
 /// that was interrupted continues with the chunks it had not finished. Throws RegistryError,
