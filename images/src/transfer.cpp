@@ -273,7 +273,8 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
   auto manifest = reg.get_manifest(img.ref.version());
   std::optional<Registry::Manifest> index;
   if (is_index(manifest.media_type, manifest.body)) {
-    const auto& e = choose_manifest(parse_index(manifest.body, where), wanted, where);
+    const auto entries = parse_index(manifest.body, where);
+    const auto& e = choose_manifest(entries, wanted, where);
     img.index_digest = manifest.digest;
     img.platform = e.platform->str();
     index = std::move(manifest);

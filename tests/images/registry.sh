@@ -4,7 +4,7 @@
 #
 #   tests/images/registry.sh VZKIT_BINARY CASE
 #
-# CASE: push-pull, tart-layout, auth, resume, corrupt, full. Each takes a few seconds and boots
+# CASE: push-pull, tart-layout, index, auth, resume, corrupt, full. Each takes a few seconds and boots
 # no guest (tests/images/roundtrip.sh does).
 set -euo pipefail
 
@@ -119,40 +119,55 @@ case_push_pull() {
 # le32 N: N as 4 little-endian bytes (printf escapes).
 le32() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 24) & 255)))"; }
 
-# An image as tart lays one out, made here without vzkit: an OCI layout whose disk chunks are
-# Apple LZ4 streams of stored blocks ("bv4-"), which skopeo copies into the registry.
-case_tart_layout() {
-  registry_start tart
-  local L="$WORK/layout" B="$WORK/layout/blobs/sha256"
-  mkdir -p "$B"
-  truncate -s 8M "$WORK/tart-disk.img"
-  printf 'TART-DISK-MARKER!' | dd of="$WORK/tart-disk.img" conv=notrunc status=none
-  head -c 1M /dev/urandom | dd of="$WORK/tart-disk.img" bs=1M seek=5 conv=notrunc status=none
-  head -c 131072 /dev/urandom >"$WORK/nvram.bin"
-  blob() { # FILE: stores it, prints "digest size"
-    local d
-    d=$(sha256sum "$1" | cut -d' ' -f1)
-    cp "$1" "$B/$d"
-    echo "sha256:$d $(stat -c %s "$1")"
-  }
-  local layers="" i
+# layout_blob LAYOUT FILE: stores FILE in the OCI layout's blobs, prints "digest size".
+layout_blob() {
+  local d
+  d=$(sha256sum "$2" | cut -d' ' -f1)
+  mkdir -p "$1/blobs/sha256"
+  cp "$2" "$1/blobs/sha256/$d"
+  echo "sha256:$d $(stat -c %s "$2")"
+}
+
+# tart_image LAYOUT ARCH MARKER NAME: an image as tart lays one out, made here without vzkit,
+# for linux/ARCH: $WORK/NAME-disk.img (8 MiB: MARKER, then 1 MiB of random data at 5 MiB) in two
+# chunks that are Apple LZ4 streams of stored blocks ("bv4-"), and $WORK/NAME-nvram.bin. Its blobs
+# go into the OCI layout; prints its manifest's "digest size".
+tart_image() {
+  local L=$1 arch=$2 marker=$3 name=$4 disk="$WORK/$4-disk.img"
+  truncate -s 8M "$disk"
+  printf '%s' "$marker" | dd of="$disk" conv=notrunc status=none
+  head -c 1M /dev/urandom | dd of="$disk" bs=1M seek=5 conv=notrunc status=none
+  head -c 131072 /dev/urandom >"$WORK/$name-nvram.bin"
+  local layers="" i dg sz plain
   for i in 0 1; do
-    dd if="$WORK/tart-disk.img" of="$WORK/chunk$i" bs=4M skip=$i count=1 status=none
-    { printf 'bv4-'; le32 4194304; cat "$WORK/chunk$i"; printf 'bv4$'; } >"$WORK/chunk$i.lz4"
-    read -r dg sz < <(blob "$WORK/chunk$i.lz4")
-    local plain
-    plain=$(sha256sum "$WORK/chunk$i" | cut -d' ' -f1)
+    dd if="$disk" of="$WORK/$name-chunk$i" bs=4M skip=$i count=1 status=none
+    { printf 'bv4-'; le32 4194304; cat "$WORK/$name-chunk$i"; printf 'bv4$'; } >"$WORK/$name-chunk$i.lz4"
+    read -r dg sz < <(layout_blob "$L" "$WORK/$name-chunk$i.lz4")
+    plain=$(sha256sum "$WORK/$name-chunk$i" | cut -d' ' -f1)
     layers+=",{\"mediaType\":\"application/vnd.cirruslabs.tart.disk.v2\",\"size\":$sz,\"digest\":\"$dg\",\"annotations\":{\"org.cirruslabs.tart.uncompressed-size\":\"4194304\",\"org.cirruslabs.tart.uncompressed-content-digest\":\"sha256:$plain\"}}"
   done
-  echo '{"version":1,"os":"linux","arch":"arm64","cpuCountMin":2,"cpuCount":3,"memorySizeMin":2147483648,"memorySize":3221225472,"macAddress":"7e:11:22:33:44:55","display":{"width":1280,"height":800},"diskFormat":"raw"}' >"$WORK/tart-config.json"
-  read -r cdg csz < <(blob "$WORK/tart-config.json")
-  read -r ndg nsz < <(blob "$WORK/nvram.bin")
-  echo '{"architecture":"arm64","os":"linux","config":{"Labels":{"org.cirruslabs.tart.disk.format":"raw"}}}' >"$WORK/oci-config.json"
-  read -r odg osz < <(blob "$WORK/oci-config.json")
-  printf '%s' "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":$osz,\"digest\":\"$odg\"},\"layers\":[{\"mediaType\":\"application/vnd.cirruslabs.tart.config.v1\",\"size\":$csz,\"digest\":\"$cdg\"}$layers,{\"mediaType\":\"application/vnd.cirruslabs.tart.nvram.v1\",\"size\":$nsz,\"digest\":\"$ndg\"}],\"annotations\":{\"org.cirruslabs.tart.uncompressed-disk-size\":\"8388608\",\"org.cirruslabs.tart.upload-time\":\"2024-05-01T10:00:00Z\"}}" >"$WORK/manifest.json"
-  read -r mdg msz < <(blob "$WORK/manifest.json")
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$L/oci-layout"
-  echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$mdg\",\"size\":$msz,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}" >"$L/index.json"
+  echo "{\"version\":1,\"os\":\"linux\",\"arch\":\"$arch\",\"cpuCountMin\":2,\"cpuCount\":3,\"memorySizeMin\":2147483648,\"memorySize\":3221225472,\"macAddress\":\"7e:11:22:33:44:55\",\"display\":{\"width\":1280,\"height\":800},\"diskFormat\":\"raw\"}" >"$WORK/$name-tart-config.json"
+  read -r cdg csz < <(layout_blob "$L" "$WORK/$name-tart-config.json")
+  read -r ndg nsz < <(layout_blob "$L" "$WORK/$name-nvram.bin")
+  echo "{\"architecture\":\"$arch\",\"os\":\"linux\",\"config\":{\"Labels\":{\"org.cirruslabs.tart.disk.format\":\"raw\"}}}" >"$WORK/$name-oci-config.json"
+  read -r odg osz < <(layout_blob "$L" "$WORK/$name-oci-config.json")
+  printf '%s' "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":$osz,\"digest\":\"$odg\"},\"layers\":[{\"mediaType\":\"application/vnd.cirruslabs.tart.config.v1\",\"size\":$csz,\"digest\":\"$cdg\"}$layers,{\"mediaType\":\"application/vnd.cirruslabs.tart.nvram.v1\",\"size\":$nsz,\"digest\":\"$ndg\"}],\"annotations\":{\"org.cirruslabs.tart.uncompressed-disk-size\":\"8388608\",\"org.cirruslabs.tart.upload-time\":\"2024-05-01T10:00:00Z\"}}" >"$WORK/$name-manifest.json"
+  layout_blob "$L" "$WORK/$name-manifest.json"
+}
+
+# An OCI layout's index.json naming one blob of MEDIA_TYPE as v1: layout_index LAYOUT MEDIA_TYPE "DIGEST SIZE".
+layout_index() {
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$1/oci-layout"
+  local dg sz
+  read -r dg sz <<<"$3"
+  echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"$2\",\"digest\":\"$dg\",\"size\":$sz,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}" >"$1/index.json"
+}
+
+# A tart-shaped OCI layout written by the shell, copied into the registry by skopeo.
+case_tart_layout() {
+  registry_start tart
+  local L="$WORK/layout"
+  layout_index "$L" application/vnd.oci.image.manifest.v1+json "$(tart_image "$L" arm64 'TART-DISK-MARKER!' tart)"
   skopeo copy --preserve-digests --dest-tls-verify=false "oci:$L:v1" "docker://$REG_ADDR/tart/linux:v1" >/dev/null 2>"$WORK/skopeo.err" ||
     { cat "$WORK/skopeo.err" >&2; fail "skopeo copy of the OCI layout into the registry"; }
   pass "skopeo copies a tart-shaped OCI layout into the registry"
@@ -163,7 +178,7 @@ case_tart_layout() {
   "$VZKIT" clone "$REG_ADDR/tart/linux:v1" lin >/dev/null || fail "vzkit clone of the tart image"
   local vm="$VZKIT_HOME/vms/lin"
   cmp -s "$vm/disk.img" "$WORK/tart-disk.img" || fail "the disk decoded from the bv4- stream differs"
-  cmp -s "$vm/nvram.bin" "$WORK/nvram.bin" || fail "the NVRAM differs"
+  cmp -s "$vm/nvram.bin" "$WORK/tart-nvram.bin" || fail "the NVRAM differs"
   grep -q '"engine": "vz"' "$vm/bundle.json" || fail "a tart image's VM is not for the vz engine"
   tr -d ' \n' <"$vm/spec.json" >"$WORK/spec.flat"
   for want in '"cpus":3' '"memory":"3072MiB"' '"plugin":"efi-boot","variable_store":"nvram.bin"' \
@@ -172,6 +187,83 @@ case_tart_layout() {
   done
   grep -q '7e:11:22:33:44:55' "$WORK/spec.flat" && fail "the clone kept the image's MAC"
   pass "vzkit pulls it: disk and NVRAM as written, a vz spec from tart's config (CPUs, memory, display, disk, NVRAM, a new MAC)"
+}
+
+# An image index of two platforms (linux/amd64 and linux/arm64, each disk with a marker of its
+# own) written as an OCI layout and copied with `skopeo copy --all`; and a Docker manifest list of
+# the same two, put with curl.
+case_index() {
+  registry_start index
+  local L="$WORK/multi" amd arm
+  amd=$(tart_image "$L" amd64 'AMD64-DISK-MARKER' amd)
+  arm=$(tart_image "$L" arm64 'ARM64-DISK-MARKER' arm)
+  local ad as rd rs
+  read -r ad as <<<"$amd"
+  read -r rd rs <<<"$arm"
+  printf '%s' "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$ad\",\"size\":$as,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$rd\",\"size\":$rs,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}}]}" >"$WORK/index.json"
+  local index
+  index=$(layout_blob "$L" "$WORK/index.json")
+  layout_index "$L" application/vnd.oci.image.index.v1+json "$index"
+  skopeo copy --all --preserve-digests --dest-tls-verify=false "oci:$L:v1" "docker://$REG_ADDR/multi/linux:v1" >/dev/null 2>"$WORK/skopeo.err" ||
+    { cat "$WORK/skopeo.err" >&2; fail "skopeo copy --all of the OCI layout with an index"; }
+  skopeo inspect --tls-verify=false --raw "docker://$REG_ADDR/multi/linux:v1" | grep -q image.index.v1 ||
+    fail "the registry does not serve the index"
+  pass "skopeo copies an OCI layout whose v1 is an index of linux/amd64 and linux/arm64"
+
+  local ref="$REG_ADDR/multi/linux:v1" host_arch out
+  case "$(uname -m)" in x86_64) host_arch=amd64 ;; aarch64 | arm64) host_arch=arm64 ;; *) host_arch=other ;; esac
+  out=$("$VZKIT" pull "$ref" --insecure --json | tail -1) || fail "vzkit pull of the index"
+  [ "$(json_field "$out" index)" = "${index%% *}" ] || fail "the pull does not name the index: $out"
+  [ "$(json_field "$out" arch)" = "$host_arch" ] || fail "the pull did not take this machine's $host_arch: $out"
+  "$VZKIT" clone "$ref" native >/dev/null || fail "clone of the index"
+  if [ "$host_arch" = amd64 ]; then want="$amd" wantdisk="$WORK/amd-disk.img"; else want="$arm" wantdisk="$WORK/arm-disk.img"; fi
+  [ "$(json_field "$out" digest)" = "${want%% *}" ] || fail "the reference is not recorded against the $host_arch manifest: $out"
+  cmp -s "$VZKIT_HOME/vms/native/disk.img" "$wantdisk" || fail "the clone's disk is not the $host_arch one"
+  pass "without --platform the pull takes $host_arch (this machine) and records the reference against its manifest"
+
+  "$VZKIT" clone "$ref" armvm --platform linux/arm64 --insecure >/dev/null || fail "clone --platform linux/arm64"
+  cmp -s "$VZKIT_HOME/vms/armvm/disk.img" "$WORK/arm-disk.img" || fail "clone --platform linux/arm64 did not give the arm64 disk"
+  head -c 17 "$VZKIT_HOME/vms/armvm/disk.img" | grep -q ARM64-DISK-MARKER || fail "no arm64 marker"
+  grep -q '"platform": "linux/arm64/v8"' "$VZKIT_HOME/images/refs.json" || fail "refs.json: $(cat "$VZKIT_HOME/images/refs.json")"
+  out=$("$VZKIT" pull "$ref" --insecure --platform linux/amd64 --json | tail -1) || fail "pull --platform linux/amd64"
+  [ "$(json_field "$out" digest)" = "${amd%% *}" ] && [ "$(json_field "$out" arch)" = amd64 ] || fail "pull --platform linux/amd64: $out"
+  "$VZKIT" prune >/dev/null
+  local ihex=${index%% *}
+  [ -f "$VZKIT_HOME/images/blobs/sha256/${ihex#sha256:}" ] || fail "prune removed the index blob the reference was chosen from"
+  pass "--platform chooses: clone --platform linux/arm64 gives the arm64 disk, pull --platform linux/amd64 the amd64 one; the index blob is kept"
+
+  local err rc
+  set +e
+  err=$("$VZKIT" pull "$ref" --insecure --platform linux/riscv64 2>&1)
+  rc=$?
+  set -e
+  [ $rc = 1 ] || fail "a pull for a platform the index lacks exited $rc: $err"
+  grep -q "no manifest for linux/riscv64; it offers linux/amd64, linux/arm64/v8" <<<"$err" && grep -q "hint: choose one with --platform" <<<"$err" ||
+    fail "the error does not list the platforms with a hint: $err"
+  pass "a platform the index lacks: '$(head -1 <<<"$err")'"
+  set +e
+  err=$("$VZKIT" pull "$ref" --insecure --platform linux 2>&1)
+  rc=$?
+  set -e
+  [ $rc = 2 ] && grep -q "is not OS/ARCH" <<<"$err" || fail "a malformed --platform: rc $rc, $err"
+  set +e
+  err=$("$VZKIT" pull "$REG_ADDR/multi/linux@${amd%% *}" --insecure --platform linux/arm64 2>&1)
+  rc=$?
+  set -e
+  [ $rc = 1 ] && grep -q "is an image for linux/amd64 only, not linux/arm64" <<<"$err" || fail "--platform for a single manifest of another platform: rc $rc, $err"
+  pass "a malformed --platform is refused (exit 2), and a single manifest of another platform too"
+
+  # A Docker manifest list naming the same two manifests.
+  local list code
+  list="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$rd\",\"size\":$rs,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$ad\",\"size\":$as,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}"
+  code=$(curl -s -o "$WORK/put.out" -w '%{http_code}' -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.list.v2+json" \
+    --data-binary "$list" "http://$REG_ADDR/v2/multi/linux/manifests/list")
+  [ "$code" = 201 ] || fail "the registry refused the manifest list ($code): $(cat "$WORK/put.out")"
+  out=$("$VZKIT" pull "$REG_ADDR/multi/linux:list" --insecure --platform linux/arm64 --json | tail -1) || fail "pull of the manifest list"
+  [ "$(json_field "$out" digest)" = "$rd" ] || fail "pull of the manifest list for linux/arm64: $out"
+  out=$("$VZKIT" pull "$REG_ADDR/multi/linux:list" --insecure --json | tail -1) || fail "pull of the manifest list"
+  [ "$(json_field "$out" arch)" = "$host_arch" ] || fail "pull of the manifest list without --platform: $out"
+  pass "a Docker manifest list is read the same way (--platform linux/arm64, and $host_arch by default)"
 }
 
 case_auth() {
@@ -291,6 +383,7 @@ case_full() {
 case "$CASE" in
   push-pull) case_push_pull ;;
   tart-layout) case_tart_layout ;;
+  index) case_index ;;
   auth) case_auth ;;
   resume) case_resume ;;
   corrupt) case_corrupt ;;
