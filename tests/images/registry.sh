@@ -295,6 +295,44 @@ case_auth() {
   "$VZKIT" logout "$REG_ADDR" >/dev/null || fail "logout"
   grep -q alice "$REGISTRY_AUTH_FILE" && fail "logout left the credentials"
   pass "vzkit logout removes them"
+
+  # A credential helper the Docker file names (credsStore): docker-credential-vzkittest on PATH,
+  # which keeps one file per server in $WORK/bin/store.
+  mkdir -p "$WORK/bin"
+  cp "$SRC/tests/images/docker-credential-vzkittest" "$WORK/bin/"
+  printf '{"credsStore": "vzkittest", "psFormat": "table"}\n' >"$DOCKER_CONFIG/config.json"
+  (
+    unset REGISTRY_AUTH_FILE
+    export PATH="$WORK/bin:$PATH"
+    if "$VZKIT" pull "$ref" --insecure >/dev/null 2>&1; then fail "a pull succeeded with an empty helper"; fi
+    local out
+    out=$(printf 's3cret\n' | "$VZKIT" login "$REG_ADDR" -u alice --password-stdin --insecure) || fail "vzkit login through the helper"
+    grep -q "stored in docker-credential-vzkittest (named by $DOCKER_CONFIG/config.json: credsStore)" <<<"$out" ||
+      fail "login does not say it stored through the helper: $out"
+    grep -q '"Secret":"s3cret"' "$WORK/bin/store/127.0.0.1_$REG_PORT" || fail "the helper did not get the credentials"
+    grep -q alice "$DOCKER_CONFIG/config.json" && fail "the Docker file got the credentials in clear: $(cat "$DOCKER_CONFIG/config.json")"
+    grep -q psFormat "$DOCKER_CONFIG/config.json" || fail "the Docker file lost its other keys"
+    pass "vzkit login stores through docker-credential-vzkittest (credsStore), nothing in clear in the file"
+    "$VZKIT" push sec "$REG_ADDR/private/sec:v2" --insecure >/dev/null || fail "push with the helper's credentials"
+    "$VZKIT" prune --all >/dev/null
+    out=$("$VZKIT" pull "$REG_ADDR/private/sec:v2" --insecure --json | tail -1) || fail "pull with the helper's credentials"
+    [ "$(json_field "$out" event)" = pulled ] || fail "pull: $out"
+    grep -q "^get $REG_ADDR$" "$WORK/bin/log" || fail "the helper was not asked: $(cat "$WORK/bin/log")"
+    pass "push and pull authenticate with the credentials the helper serves"
+    # credHelpers for the host wins over credsStore (whose program does not exist).
+    printf '{"credsStore": "nosuch", "credHelpers": {"%s": "vzkittest"}}\n' "$REG_ADDR" >"$DOCKER_CONFIG/config.json"
+    "$VZKIT" pull "$REG_ADDR/private/sec:v2" --insecure >/dev/null || fail "pull with credHelpers for the host"
+    "$VZKIT" logout "$REG_ADDR" | grep -q "docker-credential-vzkittest" || fail "logout through the helper"
+    [ -e "$WORK/bin/store/127.0.0.1_$REG_PORT" ] && fail "logout left the helper's entry"
+    grep -q "^erase $REG_ADDR$" "$WORK/bin/log" || fail "the helper was not asked to erase: $(cat "$WORK/bin/log")"
+    local err
+    if err=$("$VZKIT" pull "$REG_ADDR/private/sec:v2" --insecure 2>&1); then fail "a pull after logout succeeded"; fi
+    grep -q "vzkit login $REG_ADDR" <<<"$err" || fail "after logout the 401 does not point at vzkit login: $err"
+    printf '{"credsStore": "nosuch"}\n' >"$DOCKER_CONFIG/config.json"
+    if err=$("$VZKIT" pull "$REG_ADDR/private/sec:v2" --insecure 2>&1); then fail "a pull with a missing helper succeeded"; fi
+    grep -q "docker-credential-nosuch is not on PATH" <<<"$err" || fail "a missing helper is not reported: $err"
+    pass "credHelpers for the host wins over credsStore; logout erases through the helper; a missing helper is named"
+  )
 }
 
 case_resume() {
