@@ -306,7 +306,7 @@ struct Registry::Impl {
         return true;
       }
       if (scheme == "basic") {
-        if (!creds) return false;
+        if (!creds || creds->username.empty()) return false;  // an identity token is no password
         const std::string basic = "Basic " + base64_encode(creds->username + ":" + creds->password);
         if (basic == tried) return false;
         std::lock_guard lock(shared->mutex);
@@ -344,14 +344,30 @@ struct Registry::Impl {
     Request t;
     t.url = url;
     t.follow = true;
-    std::string auth;
-    if (const auto& creds = credentials(); creds && !creds->username.empty())
+    std::string auth, form, whose = "anonymous access";
+    const auto& creds = credentials();
+    if (creds && !creds->identity_token.empty()) {
+      // An identity token (a refresh token, as `docker login` and credential helpers keep them)
+      // is exchanged with OAuth2's refresh_token grant: a POST of a form to the realm.
+      t.method = "POST";
+      t.url = realm;
+      form = "grant_type=refresh_token&client_id=vzkit&refresh_token=" + escape(creds->identity_token);
+      if (const auto s = c.param("service"); !s.empty()) form += "&service=" + escape(s);
+      std::string joined;
+      for (const auto& s : scopes) joined += (joined.empty() ? "" : " ") + s;
+      if (!joined.empty()) form += "&scope=" + escape(joined);
+      t.body = form;
+      t.has_body = true;
+      t.headers = {"Content-Type: application/x-www-form-urlencoded"};
+      whose = "the identity token from " + creds->file;
+    } else if (creds && !creds->username.empty()) {
       auth = "Basic " + base64_encode(creds->username + ":" + creds->password);
+      whose = "the credentials of '" + creds->username + "' from " + creds->file;
+    }
     const auto resp = send(t, auth);
-    if (resp.status == 401 || resp.status == 403)
-      throw RegistryError(ref.registry + ": the token service " + realm + " refused " +
-                              (auth.empty() ? "anonymous access" : "the credentials of '" + credentials()->username + "' from " + credentials()->file) +
-                              " (" + std::to_string(resp.status) + ")\n  hint: `vzkit login " + ref.registry + "`",
+    if (resp.status == 401 || resp.status == 403 || (!form.empty() && resp.status == 400))
+      throw RegistryError(ref.registry + ": the token service " + realm + " refused " + whose + " (" +
+                              std::to_string(resp.status) + ")\n  hint: `vzkit login " + ref.registry + "`",
                           resp.status, false, "UNAUTHORIZED");
     if (resp.status != 200)
       throw RegistryError(ref.registry + ": the token service " + realm + " answered " + std::to_string(resp.status),

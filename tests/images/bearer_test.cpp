@@ -27,6 +27,14 @@ class FakeRegistry {
  private:
   FakeHttp::Reply answer(const FakeHttp::Request& r) {
     const auto auth = r.header("authorization");
+    if (r.method == "POST" && r.target == "/token") {  // OAuth2: an identity token for an access token
+      ++token_requests;
+      last_token_query = r.body;
+      if (r.body.find("grant_type=refresh_token") == std::string::npos ||
+          r.body.find("refresh_token=refresh-1") == std::string::npos)
+        return {"401 Unauthorized", "", ""};
+      return {"200 OK", "Content-Type: application/json\r\n", R"({"access_token": "tok-123", "expires_in": 300})"};
+    }
     if (r.target.rfind("/token?", 0) == 0) {
       ++token_requests;
       last_token_query = r.target;
@@ -67,6 +75,29 @@ TEST(RegistryBearer, FetchesATokenFromTheRealmAndKeepsIt) {
   auto other = reg.fork();  // another thread's handle shares the token
   other.get_manifest("v1");
   EXPECT_EQ(fake.token_requests, 1);
+}
+
+TEST(RegistryBearer, AnIdentityTokenIsExchangedForAnAccessToken) {
+  FakeRegistry fake;
+  Credentials c;
+  c.identity_token = "refresh-1";
+  c.file = "docker-credential-x (named by the test)";
+  Registry reg(parse_reference(fake.addr() + "/team/app:v1"), RegistryOptions{true, c});
+  EXPECT_EQ(reg.get_manifest("v1").body, R"({"schemaVersion": 2})");
+  EXPECT_EQ(fake.token_requests, 1);
+  EXPECT_NE(fake.last_token_query.find("service=fake"), std::string::npos) << fake.last_token_query;
+  EXPECT_NE(fake.last_token_query.find("scope=repository%3Ateam%2Fapp%3Apull"), std::string::npos)
+      << fake.last_token_query;
+  c.identity_token = "stale";
+  Registry refused(parse_reference(fake.addr() + "/team/app:v1"), RegistryOptions{true, c});
+  try {
+    refused.get_manifest("v1");
+    FAIL() << "no error";
+  } catch (const RegistryError& e) {
+    EXPECT_NE(std::string(e.what()).find("refused the identity token from docker-credential-x (named by the test)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(RegistryBearer, RefusedCredentialsAreReported) {

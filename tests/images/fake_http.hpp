@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cctype>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@ class FakeHttp {
   struct Request {
     std::string method, target;
     std::map<std::string, std::string> headers;  ///< names in lower case
+    std::string body;                            ///< as long as its Content-Length
     std::string header(const std::string& name) const {
       const auto it = headers.find(name);
       return it == headers.end() ? std::string() : it->second;
@@ -70,6 +72,16 @@ class FakeHttp {
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         const auto value = line.find_first_not_of(' ', colon + 1);
         req.headers[name] = value == std::string::npos ? std::string() : line.substr(value);
+      }
+      if (const auto len = req.header("content-length"); !len.empty()) {
+        const std::size_t n = std::stoull(len);
+        std::string rest(std::istreambuf_iterator<char>(in), {});  // what came with the headers
+        req.body = rest.substr(0, n);
+        if (req.body.size() < n) {
+          std::string more(n - req.body.size(), '\0');
+          asio::read(s, asio::buffer(more), ec);
+          req.body += more;
+        }
       }
       const Reply r = m_handler(req);
       const std::string head = "HTTP/1.1 " + r.status + "\r\n" + r.headers +
