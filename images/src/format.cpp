@@ -113,15 +113,19 @@ std::string Manifest::text() const {
   return json::serialize(o);
 }
 
-Manifest Manifest::parse(const std::string& text, const std::string& where) {
+json::object parse_schema2(const std::string& text, const std::string& what, const std::string& where) {
   boost::system::error_code ec;
-  const auto v = json::parse(text, ec);
-  if (ec) throw FormatError(where + ": the manifest is not valid JSON (" + ec.message() + ")");
-  if (!v.is_object()) throw FormatError(where + ": the manifest is not a JSON object");
-  const auto& o = v.as_object();
-  const auto* sv = o.if_contains("schemaVersion");
+  auto v = json::parse(text, ec);
+  if (ec) throw FormatError(where + ": " + what + " is not valid JSON (" + ec.message() + ")");
+  if (!v.is_object()) throw FormatError(where + ": " + what + " is not a JSON object");
+  const auto* sv = v.as_object().if_contains("schemaVersion");
   if (!sv || !sv->is_number() || sv->to_number<int>() != 2)
-    throw FormatError(where + ": schemaVersion: expected 2");
+    throw FormatError(where + ": " + what + ": schemaVersion: expected 2");
+  return std::move(v.as_object());
+}
+
+Manifest Manifest::parse(const std::string& text, const std::string& where) {
+  const auto o = parse_schema2(text, "the manifest", where);
   if (const auto* mt = o.if_contains("mediaType");
       mt && mt->is_string() && (mt->as_string() == kOciIndex || mt->as_string() == kDockerManifestList))
     throw FormatError(where + ": is an image index (several platforms) where an image manifest was expected (an "

@@ -48,14 +48,7 @@ bool is_index(const std::string& media_type, const std::string& body) {
 }
 
 std::vector<IndexEntry> parse_index(const std::string& text, const std::string& where) {
-  boost::system::error_code ec;
-  const auto v = json::parse(text, ec);
-  if (ec) throw FormatError(where + ": the image index is not valid JSON (" + ec.message() + ")");
-  if (!v.is_object()) throw FormatError(where + ": the image index is not a JSON object");
-  const auto& o = v.as_object();
-  const auto* sv = o.if_contains("schemaVersion");
-  if (!sv || !sv->is_number() || sv->to_number<int>() != 2)
-    throw FormatError(where + ": the image index's schemaVersion: expected 2");
+  const auto o = parse_schema2(text, "the image index", where);
   const auto* ms = o.if_contains("manifests");
   if (!ms || !ms->is_array()) throw FormatError(where + ": manifests: missing or not an array");
   std::vector<IndexEntry> out;

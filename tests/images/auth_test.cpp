@@ -2,6 +2,8 @@
 // registries send them, and credentials in Docker's config format.
 #include <vzkit/images/auth.hpp>
 
+#include "error_of.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -17,14 +19,7 @@ namespace {
 using namespace vzkit::images;
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vzkit::images::testing::error_of;
 
 TEST(WwwAuthenticate, BearerAsDistributionSendsIt) {
   const auto cs = parse_www_authenticate(

@@ -7,6 +7,8 @@
 #include <vzkit/images/reference.hpp>
 
 #include <boost/json.hpp>
+#include "error_of.hpp"
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -30,14 +32,7 @@ Manifest tart_manifest() {
   return m;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vzkit::images::testing::error_of;
 
 TEST(ImageFormat, ManifestTextRoundTrips) {
   const auto m = tart_manifest();

@@ -3,6 +3,8 @@
 #include <vzkit/images/index.hpp>
 #include <vzkit/images/registry.hpp>
 
+#include "error_of.hpp"
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -21,14 +23,7 @@ const std::string kIndex = std::string(R"({"schemaVersion": 2, "mediaType": ")")
                            entry('d', kDockerManifest, R"({"os": "linux", "architecture": "amd64"})") + "," +
                            entry('e', kOciManifest, "") + "]}";
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vzkit::images::testing::error_of;
 
 TEST(ImageIndex, RecognizedByTypeOrShape) {
   EXPECT_TRUE(is_index(kOciIndex, "{}"));

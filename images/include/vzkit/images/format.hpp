@@ -49,6 +49,10 @@ struct Descriptor {
 /// FormatError naming the path.
 Descriptor parse_descriptor(const boost::json::value& v, const std::string& path, const std::string& where);
 
+/// The JSON object of a manifest or index (`what`: "the manifest"), checked to have schemaVersion 2.
+/// Throws FormatError.
+boost::json::object parse_schema2(const std::string& text, const std::string& what, const std::string& where);
+
 struct Manifest {
   Descriptor config;
   std::vector<Descriptor> layers;
