@@ -278,9 +278,11 @@ VmInfo Images::clone(const std::string& ref, const std::string& name, const Imag
       const auto img = im::cached(store, ref);
       return img.os + "/" + img.arch;
     }() : known->platform;
-    const auto want = im::parse_platform(options.platform);
-    const auto got = im::parse_platform(have);
-    fetch = got.os != want.os || got.arch != want.arch || (!want.variant.empty() && got.variant != want.variant);
+    try {
+      fetch = !im::parse_platform(have).satisfies(im::parse_platform(options.platform));
+    } catch (const std::invalid_argument&) {
+      fetch = true;  // the stored image names no platform: the pull decides
+    }
   }
   if (fetch) pull(ref, options);
   const auto lock = store.lock();  // no prune while the files are copied

@@ -82,9 +82,7 @@ const IndexEntry& choose_manifest(const std::vector<IndexEntry>& entries, const 
     if (e.manifest.media_type != kOciManifest && e.manifest.media_type != kDockerManifest) continue;
     if (!e.platform) continue;
     const auto& p = *e.platform;
-    const bool match = wanted ? p.os == wanted->os && p.arch == wanted->arch &&
-                                    (wanted->variant.empty() || p.variant == wanted->variant)
-                              : (p.os == "linux" || p.os == "darwin") && p.arch == arch;
+    const bool match = wanted ? p.satisfies(*wanted) : (p.os == "linux" || p.os == "darwin") && p.arch == arch;
     if (match) return e;
     offered.push_back(p.str());
   }

@@ -289,7 +289,7 @@ PulledImage pull(const Store& store, const std::string& ref_text, const Transfer
   store.put_blob(img.digest, manifest.body);
   small_blob(store, reg, m.config.digest, where);
   fill_spec(img, store, &reg, where);
-  if (wanted && !index && (img.os != wanted->os || img.arch != wanted->arch))
+  if (wanted && !index && (img.os != wanted->os || img.arch != wanted->arch))  // tart's config names no variant
     throw FormatError(where + ": is an image for " + img.os + "/" + img.arch + " only, not " + wanted->str() +
                       " (it is a single manifest, not an index of several platforms)\n  hint: leave out --platform, "
                       "or name an image built for " + wanted->str());

@@ -18,6 +18,11 @@ inline constexpr const char* kDockerManifestList = "application/vnd.docker.distr
 struct Platform {
   std::string os, arch, variant;
   std::string str() const;
+  /// Whether this is what `wanted` asks for: the same OS and architecture, and the same variant
+  /// when `wanted` names one.
+  bool satisfies(const Platform& wanted) const {
+    return os == wanted.os && arch == wanted.arch && (wanted.variant.empty() || variant == wanted.variant);
+  }
 };
 
 /// "OS/ARCH" or "OS/ARCH/VARIANT". Throws std::invalid_argument for anything else.
