@@ -2,23 +2,25 @@
 # vzkit pull and push against skopeo, the reference OCI client, on the same image and the same
 # registry (Debian's docker-registry on 127.0.0.1), measured in one run.
 #
-#   benchmarks/image_transfer.sh [ROUNDS]        (after scripts/build.sh vzkit; default 3 rounds)
+#   benchmarks/image_transfer.sh [ROUNDS]        (after scripts/build.sh vzkit; default 5 rounds)
 #
 # The image is a VM with a 2 GiB sparse disk holding about 500 MB of data (half random, half
 # text), pushed by vzkit as tart's format (64 MiB LZ4 chunks). Each round, interleaved:
-#   pull:  `vzkit pull REF` into an empty store (and then `vzkit clone REF` into a VM, timed on
-#          its own), against `skopeo copy docker://REF dir:D` (the same blobs, stored as they
-#          come). vzkit writes the disk decoded (the data, about 477 MiB here), skopeo the
-#          compressed blobs (about 250 MiB), and a clone on a filesystem without reflinks copies
-#          the data once more;
+#   pull:  `vzkit clone REF vm` into an empty store (the pull and the VM made from it, one
+#          command: what a user runs), and `vzkit pull REF` on its own, against
+#          `skopeo copy docker://REF dir:D` (the same blobs, stored as they come). vzkit writes
+#          the disk decoded (the data, about 477 MiB here), skopeo the compressed blobs (about
+#          250 MiB), and a clone on a filesystem without reflinks copies the data once more;
 #   push:  `vzkit push VM REF` to an empty registry, against `skopeo copy dir:D docker://REF2`
 #          (blobs already compressed) to another empty registry.
+# Every timed command starts after `sync`, so that none pays for writing back what the one
+# before it left in the page cache (all of them, skopeo too, flush their own files to disk).
 # Prints the medians and the ratios vzkit/skopeo of wall-clock and CPU time, and the load average
-# (a busy machine skews wall-clock times). Targets: pull <= 1.0, push <= 1.0.
+# (a busy machine skews wall-clock times). Targets: pull into a VM <= 1.0, push <= 1.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}
 BUILD_DIR=${BUILD_DIR:-build}
 VZKIT="$PWD/$BUILD_DIR/bin/vzkit"
 [ -x "$VZKIT" ] || { echo "build vzkit first: scripts/build.sh vzkit" >&2; exit 1; }
@@ -57,6 +59,7 @@ echo "image: 2 GiB disk, $(du -m "$vm/disk.img" | cut -f1) MiB allocated"
 # elapsed CMD...: seconds (wall clock) the command took; its output is discarded. The CPU
 # seconds (user + system, children included) go to $WORK/cpu.
 elapsed() {
+  sync
   /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; fail "failed: $*"; }
   read -r wall user sys <"$WORK/time"
   echo "$user + $sys" | bc -l >"$WORK/cpu"
@@ -64,7 +67,7 @@ elapsed() {
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-vpush=() spush=() vpull=() spull=() vclone=() cvpush=() cspush=() cvpull=() cspull=()
+vpush=() spush=() vpull=() spull=() vinto=() cvpush=() cspush=() cvpull=() cspull=() cvinto=()
 for r in $(seq 1 "$ROUNDS"); do
   registry_start "v$r"
   ref="$REG_ADDR/bench/vm:v1"
@@ -74,23 +77,25 @@ for r in $(seq 1 "$ROUNDS"); do
   pull_home="$WORK/pull-home"
   rm -rf "$pull_home"
   vpull+=("$(elapsed env VZKIT_HOME="$pull_home" "$VZKIT" pull "$ref" --insecure)") && cvpull+=("$(cat "$WORK/cpu")")
-  vclone+=("$(elapsed env VZKIT_HOME="$pull_home" "$VZKIT" clone "$ref" copy)")
+  rm -rf "$pull_home"
+  vinto+=("$(elapsed env VZKIT_HOME="$pull_home" "$VZKIT" clone "$ref" copy --insecure)") && cvinto+=("$(cat "$WORK/cpu")")
   cmp -s "$pull_home/vms/copy/disk.img" "$vm/disk.img" || fail "the pulled disk differs from the pushed one"
+  [ "$(du -m "$pull_home/vms/copy/disk.img" | cut -f1)" -lt 600 ] || fail "the pulled disk is not sparse"
   first_pid=$REG_PID
   registry_start "s$r"
   spush+=("$(elapsed skopeo copy --dest-tls-verify=false "dir:$WORK/dir" "docker://$REG_ADDR/bench/vm:v1")") &&
     cspush+=("$(cat "$WORK/cpu")")
-  kill -9 "$REG_PID" "$first_pid" 2>/dev/null || true
+  { kill -9 "$REG_PID" "$first_pid" && wait "$REG_PID" "$first_pid"; } 2>/dev/null || true
   rm -rf "$WORK/registry-v$r" "$WORK/registry-s$r" "$pull_home"
-  echo "round $r: vzkit push ${vpush[-1]} s, skopeo push ${spush[-1]} s, vzkit pull ${vpull[-1]} s + clone ${vclone[-1]} s, skopeo pull ${spull[-1]} s"
+  echo "round $r: vzkit push ${vpush[-1]} s, skopeo push ${spush[-1]} s, vzkit pull ${vpull[-1]} s, vzkit clone REF (pull into a VM) ${vinto[-1]} s, skopeo pull ${spull[-1]} s"
 done
 mvpush=$(median "${vpush[@]}") mspush=$(median "${spush[@]}") mvpull=$(median "${vpull[@]}") mspull=$(median "${spull[@]}")
-mvclone=$(median "${vclone[@]}")
-printf 'pull: vzkit %.2f s, skopeo %.2f s, ratio %.2f (target <= 1.0)\n' "$mvpull" "$mspull" "$(echo "$mvpull / $mspull" | bc -l)"
-printf 'pull into a VM (pull + clone %.2f s): ratio %.2f\n' "$mvclone" "$(echo "($mvpull + $mvclone) / $mspull" | bc -l)"
+mvinto=$(median "${vinto[@]}")
+printf 'pull into a VM: vzkit clone REF %.2f s, skopeo %.2f s, ratio %.2f (target <= 1.0)\n' "$mvinto" "$mspull" "$(echo "$mvinto / $mspull" | bc -l)"
+printf 'pull into the store: vzkit pull %.2f s, ratio %.2f\n' "$mvpull" "$(echo "$mvpull / $mspull" | bc -l)"
 printf 'push: vzkit %.2f s, skopeo %.2f s, ratio %.2f (target <= 1.0)\n' "$mvpush" "$mspush" "$(echo "$mvpush / $mspush" | bc -l)"
 # CPU time says how much work each does, whatever else the machine runs meanwhile.
-c1=$(median "${cvpull[@]}") c2=$(median "${cspull[@]}") c3=$(median "${cvpush[@]}") c4=$(median "${cspush[@]}")
-printf 'CPU (user+sys): pull vzkit %.2f s, skopeo %.2f s, ratio %.2f; push vzkit %.2f s, skopeo %.2f s, ratio %.2f\n' \
+c1=$(median "${cvinto[@]}") c2=$(median "${cspull[@]}") c3=$(median "${cvpush[@]}") c4=$(median "${cspush[@]}")
+printf 'CPU (user+sys): pull into a VM vzkit %.2f s, skopeo %.2f s, ratio %.2f; push vzkit %.2f s, skopeo %.2f s, ratio %.2f\n' \
   "$c1" "$c2" "$(echo "$c1 / $c2" | bc -l)" "$c3" "$c4" "$(echo "$c3 / $c4" | bc -l)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"

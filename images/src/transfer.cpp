@@ -5,6 +5,7 @@
 #include <vzkit/images/lz4_container.hpp>
 #include <vzkit/images/registry.hpp>
 
+#include <vzkit/kernel/file_copy.hpp>
 #include <vzkit/units.hpp>
 
 #include <boost/json.hpp>
@@ -147,6 +148,8 @@ class SparseWriter {
       if (w == 0) throw_write_error(ENOSPC, m_file);
       done += static_cast<std::size_t>(w);
     }
+    // To the disk now, while the download goes on, rather than all at the fdatasync at the end.
+    kernel::start_writeback(m_fd, m_run_at, m_run.size());
     m_run.clear();
   }
 

@@ -47,6 +47,12 @@ CopyResult copy_file_cow(const std::filesystem::path& from, const std::filesyste
 /// naming the file when it cannot be resized.
 void resize_file(const std::filesystem::path& path, std::uint64_t size, bool allow_shrink = false);
 
+/// Asks the kernel to start writing [offset, offset + length) of the open file `fd` to disk now,
+/// without waiting (Linux: sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere nothing). Called
+/// as a large file is written, it lets the disk work while the writer goes on, so the fsync that
+/// ends the write has little left to wait for. Errors are ignored: the fsync reports them.
+void start_writeback(int fd, std::uint64_t offset, std::uint64_t length) noexcept;
+
 /// Bytes `path` occupies on disk (allocated blocks), which for a sparse image is less than its size.
 std::uint64_t allocated_bytes(const std::filesystem::path& path);
 
