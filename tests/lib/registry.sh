@@ -6,10 +6,12 @@
 #   registry_stop / registry_kill         SIGTERM and wait / SIGKILL
 #   registry_restart                      the same storage and port again
 
+# Below Linux's ephemeral range (32768-60999 by default), so that no outgoing connection of
+# another test holds the port as its local end when the registry binds it.
 registry_free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   return 1
