@@ -1,10 +1,11 @@
 #include <vzkit/images/auth.hpp>
 
+#include "crypto_api.hpp"
+
 #include <vzkit/kernel/bundle.hpp>
 #include <vzkit/kernel/json_text.hpp>
 
 #include <boost/json.hpp>
-#include <openssl/evp.h>
 
 #include <sys/stat.h>
 
@@ -111,7 +112,7 @@ std::vector<Challenge> parse_www_authenticate(std::string_view v) {
 
 std::string base64_encode(std::string_view data) {
   std::string out(4 * ((data.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+  const int n = detail::crypto().encode_block(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
@@ -123,7 +124,7 @@ std::string base64_decode(std::string_view text) {
     if (!std::isspace(static_cast<unsigned char>(c))) t += c;
   if (t.size() % 4 != 0) throw std::invalid_argument("not base64 (its length is not a multiple of 4)");
   std::string out(t.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+  const int n = detail::crypto().decode_block(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(t.data()), static_cast<int>(t.size()));
   if (n < 0) throw std::invalid_argument("not base64");
   std::size_t len = static_cast<std::size_t>(n);

@@ -1,47 +1,30 @@
 // Opens libcurl at first use (curl_api.hpp says why).
 #include "curl_api.hpp"
 
-#include <dlfcn.h>
-
-#include <mutex>
-#include <stdexcept>
-#include <string>
+#include "dynamic_library.hpp"
 
 namespace vzkit::images::detail {
 
 namespace {
 
-#ifdef __APPLE__
-constexpr const char* kLibrary = "libcurl.4.dylib";
-#else
-constexpr const char* kLibrary = "libcurl.so.4";
-#endif
-
-template <class F>
-void bind(void* lib, F& fn, const char* name) {
-  void* p = ::dlsym(lib, name);
-  if (!p) throw std::runtime_error(std::string(kLibrary) + " has no " + name + "; install a libcurl of version 7.62 or later");
-  fn = reinterpret_cast<F>(p);
-}
-
 CurlApi open_curl() {
-  void* lib = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    const char* why = ::dlerror();
-    throw std::runtime_error(std::string("cannot open ") + kLibrary + " (" + (why ? why : "unknown reason") +
-                             "), which vzkit uses for registries; install it (Debian: apt-get install libcurl4)");
-  }
+#ifdef __APPLE__
+  const DynamicLibrary lib("libcurl.4.dylib", "registries", "install a libcurl of version 7.62 or later");
+#else
+  const DynamicLibrary lib("libcurl.so.4", "registries",
+                           "install a libcurl of version 7.62 or later (Debian: apt-get install libcurl4)");
+#endif
   CurlApi api{};
-  bind(lib, api.global_init, "curl_global_init");
-  bind(lib, api.easy_init, "curl_easy_init");
-  bind(lib, api.easy_setopt, "curl_easy_setopt");
-  bind(lib, api.easy_perform, "curl_easy_perform");
-  bind(lib, api.easy_getinfo, "curl_easy_getinfo");
-  bind(lib, api.easy_cleanup, "curl_easy_cleanup");
-  bind(lib, api.easy_reset, "curl_easy_reset");
-  bind(lib, api.easy_strerror, "curl_easy_strerror");
-  bind(lib, api.slist_append, "curl_slist_append");
-  bind(lib, api.slist_free_all, "curl_slist_free_all");
+  lib.bind(api.global_init, "curl_global_init");
+  lib.bind(api.easy_init, "curl_easy_init");
+  lib.bind(api.easy_setopt, "curl_easy_setopt");
+  lib.bind(api.easy_perform, "curl_easy_perform");
+  lib.bind(api.easy_getinfo, "curl_easy_getinfo");
+  lib.bind(api.easy_cleanup, "curl_easy_cleanup");
+  lib.bind(api.easy_reset, "curl_easy_reset");
+  lib.bind(api.easy_strerror, "curl_easy_strerror");
+  lib.bind(api.slist_append, "curl_slist_append");
+  lib.bind(api.slist_free_all, "curl_slist_free_all");
   api.global_init(CURL_GLOBAL_DEFAULT);
   return api;  // the library stays open for the life of the process
 }

@@ -1,7 +1,8 @@
-// libcurl, opened on the first registry request instead of being linked into every binary: it
-// brings about 30 libraries with it (GnuTLS, p11-kit, Kerberos, LDAP, ...), whose loading and
-// constructors every vzkit command paid for at start-up, registry or not (`vzkit --version`:
-// 10.2 ms with libcurl linked, 3.4 ms without; docs/images.md). The headers still give the types.
+// libcurl, opened on the first registry request instead of being linked into every binary
+// (dynamic_library.hpp): it brings about 30 libraries with it (GnuTLS, p11-kit, Kerberos, LDAP,
+// ...), whose loading and constructors every vzkit command paid for at start-up, registry or not
+// (`vzkit --version`: 10.2 ms with libcurl linked, 3.4 ms without; docs/images.md). The headers
+// still give the types.
 #pragma once
 
 #include <curl/curl.h>

@@ -1,6 +1,6 @@
 #include <vzkit/images/digest.hpp>
 
-#include <openssl/evp.h>
+#include "crypto_api.hpp"
 
 #include <stdexcept>
 
@@ -8,12 +8,15 @@ namespace vzkit::images {
 
 struct Sha256::Impl {
   EVP_MD_CTX* ctx = nullptr;
-  ~Impl() { EVP_MD_CTX_free(ctx); }
+  ~Impl() {
+    if (ctx) detail::crypto().md_ctx_free(ctx);
+  }
 };
 
 Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
-  m_impl->ctx = EVP_MD_CTX_new();
-  if (!m_impl->ctx || EVP_DigestInit_ex(m_impl->ctx, EVP_sha256(), nullptr) != 1)
+  const auto& c = detail::crypto();
+  m_impl->ctx = c.md_ctx_new();
+  if (!m_impl->ctx || c.digest_init_ex(m_impl->ctx, c.sha256(), nullptr) != 1)
     throw std::runtime_error("cannot start a SHA-256 hash (OpenSSL)");
 }
 Sha256::~Sha256() = default;
@@ -21,13 +24,13 @@ Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
 void Sha256::update(const void* data, std::size_t size) {
-  if (size) EVP_DigestUpdate(m_impl->ctx, data, size);
+  if (size) detail::crypto().digest_update(m_impl->ctx, data, size);
 }
 
 std::string Sha256::digest() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  EVP_DigestFinal_ex(m_impl->ctx, md, &n);
+  detail::crypto().digest_final_ex(m_impl->ctx, md, &n);
   static const char* hex = "0123456789abcdef";
   std::string out = "sha256:";
   for (unsigned i = 0; i < n; ++i) {
