@@ -103,6 +103,8 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
   const std::string request_head = "{\"engine\":" + json::serialize(json::value(options.engine)) + ",\"config\":";
   const std::vector<std::string> stamp = options.engine == "vz" ? std::vector<std::string>{"platform", "boot_loader"}
                                                                 : std::vector<std::string>{};
+  const PluginContextText context(spec, options.engine, options.bundle_dir, options.materialize);
+  std::string request;
   for (const auto& dev : spec.devices) {
     const LoadedPlugin* plugin = host.find(dev.plugin);
     if (!plugin) {
@@ -110,10 +112,10 @@ Plan assemble(const Spec& spec, const PluginHost& host, const AssembleOptions& o
       continue;
     }
     // {"engine", "config", "context", "base"}, with the base model spliced in as text.
-    std::string request = request_head;
+    request = request_head;
     request += json::serialize(dev.config);
     request += ",\"context\":";
-    request += json::serialize(plugin_context(spec, dev, options.engine, options.bundle_dir, options.materialize));
+    context.append(request, dev);
     request += ",\"base\":";
     request += base_text;
     request += '}';

@@ -398,9 +398,11 @@ std::string call_text(const LoadedPlugin& p, const vzkit_type_plugin_descriptor*
 
 }  // namespace
 
-json::array LoadedPlugin::validate(const json::value& request) const {
+json::array LoadedPlugin::validate(const json::value& request) const { return validate_text(json::serialize(request)); }
+
+json::array LoadedPlugin::validate_text(std::string_view request) const {
   const auto* d = descriptor();
-  auto text = call_text(*this, d, d->on_validate, json::serialize(request), "validate", detail::kMaxTextBytes);
+  auto text = call_text(*this, d, d->on_validate, request, "validate", detail::kMaxTextBytes);
   json::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) throw std::runtime_error("plugin '" + name() + "' returned diagnostics that are not JSON");

@@ -136,21 +136,45 @@ std::string effective_arch(const Spec& spec, std::string_view engine) {
   return engine == "vz" ? "aarch64" : host_arch();
 }
 
-json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
-                            const std::string& bundle_dir, bool materialize, const json::object* host) {
+namespace {
+
+// The context keys that do not depend on the device.
+json::object shared_context(const Spec& spec, std::string_view engine, const std::string& bundle_dir,
+                            bool materialize, const json::object* host) {
   json::object c;
   if (engine.empty()) c["engine"] = nullptr;
   else c["engine"] = engine;
   c["vm_name"] = spec.name;
   c["spec_dir"] = spec.dir.string();
   c["bundle_dir"] = bundle_dir.empty() ? spec.dir.string() : bundle_dir;
-  c["path"] = device.path;
   c["arch"] = effective_arch(spec, engine);
   c["cpus"] = spec.cpus;
   c["memory_bytes"] = spec.memory_bytes;
   c["materialize"] = materialize;
   if (host && !host->empty()) c["host"] = *host;
   return c;
+}
+
+}  // namespace
+
+json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
+                            const std::string& bundle_dir, bool materialize, const json::object* host) {
+  json::object c = shared_context(spec, engine, bundle_dir, materialize, host);
+  c["path"] = device.path;
+  return c;
+}
+
+PluginContextText::PluginContextText(const Spec& spec, std::string_view engine, const std::string& bundle_dir,
+                                     bool materialize, const json::object* host)
+    : m_head(json::serialize(shared_context(spec, engine, bundle_dir, materialize, host))) {
+  m_head.pop_back();  // the closing brace; the object is never empty (it has "engine")
+}
+
+void PluginContextText::append(std::string& out, const DeviceEntry& device) const {
+  out += m_head;
+  out += ",\"path\":";
+  out += json::serialize(json::string_view(device.path));
+  out += '}';
 }
 
 std::optional<Spec> validated(ParsedSpec parsed, const PluginHost& host, const ValidateOptions& options,
@@ -266,18 +290,21 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
   }
 
   // Stage 3: each plugin's own rules.
-  if (options.run_plugin_rules)
+  if (options.run_plugin_rules) {
+    const PluginContextText context(spec, options.engine, options.bundle_dir, false, &options.host_bounds);
+    std::string request;  // {"config", "context"}, built as text
     for (std::size_t k = 0; k < spec.devices.size(); ++k) {
       if (!schema_ok[k]) continue;
       const auto& dev = spec.devices[k];
       const LoadedPlugin* plugin = host.find(dev.plugin);
-      json::monotonic_resource arena;  // the request lives only for this call
-      json::object request({{"config", dev.config},
-                            {"context", plugin_context(spec, dev, options.engine, options.bundle_dir, false, &options.host_bounds)}},
-                           &arena);
+      request = "{\"config\":";
+      request += json::serialize(dev.config);
+      request += ",\"context\":";
+      context.append(request, dev);
+      request += '}';
       json::array found;
       try {
-        found = plugin->validate(request);
+        found = plugin->validate_text(request);
       } catch (const std::exception& e) {
         out.push_back(make("plugin.failed", spec, dev.path, dev.plugin, std::string("validation failed: ") + e.what(),
                            "this is a bug in the plugin; report it to its author"));
@@ -297,6 +324,7 @@ Diagnostics validate(Spec& spec, const PluginHost& host, const ValidateOptions& 
         out.push_back(std::move(d));
       }
     }
+  }
 
   // Stage 4: rules across plugins, all from the manifests.
   std::map<std::string, const DeviceEntry*> slot_holder;

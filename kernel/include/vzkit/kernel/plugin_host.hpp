@@ -94,6 +94,8 @@ class LoadedPlugin {
   /// Calls the plugin's validate hook; returns its diagnostics array. Throws std::runtime_error
   /// with the plugin's reason when the hook fails.
   boost::json::array validate(const boost::json::value& request) const;
+  /// The same with the request already serialized.
+  boost::json::array validate_text(std::string_view request) const;
   /// Calls the plugin's assemble hook; returns the plan fragment, allocated from `storage`.
   boost::json::value assemble(const boost::json::value& request, boost::json::storage_ptr storage = {}) const;
   /// The same with the request already serialized (the kernel splices the unchanging base model

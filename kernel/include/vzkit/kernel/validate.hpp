@@ -52,4 +52,18 @@ boost::json::object plugin_context(const Spec& spec, const DeviceEntry& device, 
                                    const std::string& bundle_dir, bool materialize,
                                    const boost::json::object* host = nullptr);
 
+/// plugin_context() as JSON text, for every device of one spec: what is the same for all of them
+/// is serialized once, and each device adds its own path (the kernel builds hook requests as
+/// text; a 125-device spec no longer builds and serializes 125 context objects per pass).
+class PluginContextText {
+ public:
+  PluginContextText(const Spec& spec, std::string_view engine, const std::string& bundle_dir, bool materialize,
+                    const boost::json::object* host = nullptr);
+  /// Appends the context of `device` to `out`.
+  void append(std::string& out, const DeviceEntry& device) const;
+
+ private:
+  std::string m_head;  ///< the shared keys, serialized, without the closing brace
+};
+
 }  // namespace vzkit::kernel
