@@ -4,7 +4,8 @@
 #     time should not depend on the disk at all (target < 100 ms);
 #   - on the filesystem of $TMPDIR (ext4 here), where the disk is a sparse copy: the time grows
 #     with the data the disk holds (256 MiB and 1 GiB), not with its 64 GiB size.
-# Each is the mean of hyperfine runs of the whole command, in one run of this script.
+# Each is the mean of hyperfine runs of the whole command, in one run of this script; each run
+# starts after `sync`, so that none pays for writing back the copy the one before it made.
 #
 #   benchmarks/clone_time.sh [VZKIT_BINARY]    (default build/bin/vzkit)
 set -euo pipefail
@@ -35,7 +36,7 @@ make_vm() {
 time_clone() {  # HOME LABEL
   local out="$W/$2.json"
   VZKIT_HOME=$1 hyperfine --style none --warmup 1 --runs "${RUNS:-10}" --export-json "$out" \
-    --prepare "VZKIT_HOME=$1 $VZKIT delete copy > /dev/null 2>&1 || true" "VZKIT_HOME=$1 $VZKIT clone src copy" > /dev/null
+    --prepare "VZKIT_HOME=$1 $VZKIT delete copy > /dev/null 2>&1; sync" "VZKIT_HOME=$1 $VZKIT clone src copy" > /dev/null
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print('%-44s %8.1f ms (+- %.1f)' % (sys.argv[2], r['mean']*1000, r['stddev']*1000))" "$out" "$2"
 }
 
