@@ -83,18 +83,6 @@ void write_all(int fd, const char* p, std::size_t n, off_t at, const fs::path& t
   }
 }
 
-}  // namespace
-
-void start_writeback(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
-#ifdef __linux__
-  (void)::sync_file_range(fd, static_cast<off64_t>(offset), static_cast<off64_t>(length), SYNC_FILE_RANGE_WRITE);
-#else
-  (void)fd, (void)offset, (void)length;
-#endif
-}
-
-namespace {
-
 // Copies [begin, end) of `in` to `out`, skipping blocks of zeros. Returns the bytes read. What
 // was written is handed to the disk as it goes (start_writeback), so the closing fsync is short:
 // a quarter less time for a 477 MiB copy on ext4 here.
@@ -158,6 +146,14 @@ void sync_folder(const fs::path& folder) {
 }
 
 }  // namespace
+
+void start_writeback(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
+#ifdef __linux__
+  (void)::sync_file_range(fd, static_cast<off64_t>(offset), static_cast<off64_t>(length), SYNC_FILE_RANGE_WRITE);
+#else
+  (void)fd, (void)offset, (void)length;
+#endif
+}
 
 CopyResult copy_file_cow(const fs::path& from, const fs::path& to, const CopyOptions& options) {
   Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));

@@ -157,13 +157,6 @@ json::object shared_context(const Spec& spec, std::string_view engine, const std
 
 }  // namespace
 
-json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
-                            const std::string& bundle_dir, bool materialize, const json::object* host) {
-  json::object c = shared_context(spec, engine, bundle_dir, materialize, host);
-  c["path"] = device.path;
-  return c;
-}
-
 PluginContextText::PluginContextText(const Spec& spec, std::string_view engine, const std::string& bundle_dir,
                                      bool materialize, const json::object* host)
     : m_head(json::serialize(shared_context(spec, engine, bundle_dir, materialize, host))) {

@@ -46,15 +46,12 @@ std::string host_arch();
 /// (aarch64 for vz; the host's for qemu).
 std::string effective_arch(const Spec& spec, std::string_view engine);
 
-/// Context object handed to plugin hooks for one device. `host`: what the engine reported about
-/// this host (ValidateOptions::host_bounds), passed on as the context's "host" when not empty.
-boost::json::object plugin_context(const Spec& spec, const DeviceEntry& device, std::string_view engine,
-                                   const std::string& bundle_dir, bool materialize,
-                                   const boost::json::object* host = nullptr);
-
-/// plugin_context() as JSON text, for every device of one spec: what is the same for all of them
-/// is serialized once, and each device adds its own path (the kernel builds hook requests as
-/// text; a 125-device spec no longer builds and serializes 125 context objects per pass).
+/// The context object handed to plugin hooks, for every device of one spec, as JSON text: the
+/// keys that are the same for all devices (engine, vm_name, spec_dir, bundle_dir, arch, cpus,
+/// memory_bytes, materialize and, when `host` is not empty, host: what the engine reported about
+/// this host, ValidateOptions::host_bounds) are serialized once, and each
+/// device adds its own "path". The kernel builds hook requests as text, so a 125-device spec does
+/// not build and serialize 125 context objects per pass.
 class PluginContextText {
  public:
   PluginContextText(const Spec& spec, std::string_view engine, const std::string& bundle_dir, bool materialize,
